@@ -1,0 +1,182 @@
+#include "common/log.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Atomic int log_level = IG_LOG_INFO;
+static _Atomic int log_format = IG_LOG_FORMAT_JSON;
+static FILE *log_stream;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void ig_log_configure(enum ig_log_level level, enum ig_log_format format)
+{
+    atomic_store(&log_level, (int)level);
+    atomic_store(&log_format, (int)format);
+}
+
+void ig_log_set_stream(FILE *stream)
+{
+    pthread_mutex_lock(&log_lock);
+    log_stream = stream;
+    pthread_mutex_unlock(&log_lock);
+}
+
+bool ig_log_enabled(enum ig_log_level level)
+{
+    return (int)level >= atomic_load(&log_level);
+}
+
+bool ig_log_parse_level(const char *text, enum ig_log_level *out)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+        if (strcmp(text, level_names[i]) == 0) {
+            *out = (enum ig_log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ig_log_parse_format(const char *text, enum ig_log_format *out)
+{
+    if (strcmp(text, "json") == 0) {
+        *out = IG_LOG_FORMAT_JSON;
+        return true;
+    }
+    if (strcmp(text, "text") == 0) {
+        *out = IG_LOG_FORMAT_TEXT;
+        return true;
+    }
+    return false;
+}
+
+void ig_log_format_time(char *buf, size_t size)
+{
+    struct timespec now;
+    struct tm utc;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &utc);
+    size_t used = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(buf + used, size - used, ".%03ldZ", now.tv_nsec / 1000000L);
+}
+
+static void write_line(const char *line)
+{
+    pthread_mutex_lock(&log_lock);
+    FILE *out = log_stream ? log_stream : stdout;
+    fputs(line, out);
+    fputc('\n', out);
+    fflush(out);
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void add_json_field(cJSON *object, const struct ig_log_field *field)
+{
+    switch (field->type) {
+    case IG_LOG_FIELD_STR:
+        if (field->s)
+            cJSON_AddStringToObject(object, field->key, field->s);
+        else
+            cJSON_AddNullToObject(object, field->key);
+        break;
+    case IG_LOG_FIELD_INT:
+        cJSON_AddNumberToObject(object, field->key, (double)field->i);
+        break;
+    case IG_LOG_FIELD_BOOL:
+        cJSON_AddBoolToObject(object, field->key, field->i != 0);
+        break;
+    case IG_LOG_FIELD_DOUBLE:
+        cJSON_AddNumberToObject(object, field->key, field->d);
+        break;
+    case IG_LOG_FIELD_NONE:
+        break;
+    }
+}
+
+static void log_json(const char *time_text, enum ig_log_level level, const char *msg,
+                     const struct ig_log_field *fields, size_t count)
+{
+    cJSON *object = cJSON_CreateObject();
+    if (!object)
+        goto oom;
+    cJSON_AddStringToObject(object, "time", time_text);
+    cJSON_AddStringToObject(object, "level", level_names[level]);
+    cJSON_AddStringToObject(object, "msg", msg);
+    for (size_t i = 0; i < count; i++)
+        add_json_field(object, &fields[i]);
+
+    char *line = cJSON_PrintUnformatted(object);
+    cJSON_Delete(object);
+    if (!line)
+        goto oom;
+    write_line(line);
+    cJSON_free(line);
+    return;
+
+oom:
+    /* Still say something: losing an error line silently is worse. */
+    write_line("{\"level\":\"error\",\"msg\":\"log line dropped: out of memory\"}");
+}
+
+/* Text format: "TIME LEVEL msg key=value ...". String values are quoted with
+ * cJSON's escaping so that a value cannot forge a second line. */
+static void log_text(const char *time_text, enum ig_log_level level, const char *msg,
+                     const struct ig_log_field *fields, size_t count)
+{
+    char *line = NULL;
+    size_t size = 0;
+    FILE *buf = open_memstream(&line, &size);
+    if (!buf) {
+        write_line("log line dropped: out of memory");
+        return;
+    }
+    fprintf(buf, "%s %-5s %s", time_text, level_names[level], msg);
+    for (size_t i = 0; i < count; i++) {
+        const struct ig_log_field *f = &fields[i];
+        switch (f->type) {
+        case IG_LOG_FIELD_STR: {
+            cJSON *value = f->s ? cJSON_CreateString(f->s) : cJSON_CreateNull();
+            char *quoted = value ? cJSON_PrintUnformatted(value) : NULL;
+            fprintf(buf, " %s=%s", f->key, quoted ? quoted : "?");
+            cJSON_free(quoted);
+            cJSON_Delete(value);
+            break;
+        }
+        case IG_LOG_FIELD_INT:
+            fprintf(buf, " %s=%lld", f->key, f->i);
+            break;
+        case IG_LOG_FIELD_BOOL:
+            fprintf(buf, " %s=%s", f->key, f->i ? "true" : "false");
+            break;
+        case IG_LOG_FIELD_DOUBLE:
+            fprintf(buf, " %s=%g", f->key, f->d);
+            break;
+        case IG_LOG_FIELD_NONE:
+            break;
+        }
+    }
+    fclose(buf);
+    write_line(line);
+    free(line);
+}
+
+void ig_log_fields(enum ig_log_level level, const char *msg, const struct ig_log_field *fields,
+                   size_t count)
+{
+    char time_text[40];
+
+    if (!ig_log_enabled(level))
+        return;
+    ig_log_format_time(time_text, sizeof time_text);
+    if (atomic_load(&log_format) == IG_LOG_FORMAT_TEXT)
+        log_text(time_text, level, msg, fields, count);
+    else
+        log_json(time_text, level, msg, fields, count);
+}

@@ -1,0 +1,85 @@
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static char *captured;
+static size_t captured_size;
+static FILE *capture;
+
+static void start_capture(void)
+{
+    capture = open_memstream(&captured, &captured_size);
+    cr_assert_not_null(capture);
+    ig_log_set_stream(capture);
+    ig_log_configure(IG_LOG_INFO, IG_LOG_FORMAT_JSON);
+}
+
+static void stop_capture(void)
+{
+    ig_log_set_stream(NULL);
+    fclose(capture);
+    free(captured);
+    captured = NULL;
+}
+
+TestSuite(log, .init = start_capture, .fini = stop_capture);
+
+Test(log, json_line_has_stable_fields)
+{
+    ig_info("admission decision", IG_F_STR("uid", "abc"), IG_F_INT("duration_us", 42),
+            IG_F_BOOL("dry_run", true), IG_F_STR("user", NULL));
+    fflush(capture);
+    cr_assert_eq(captured[captured_size - 1], '\n');
+    cr_assert_null(strchr(captured, '\n') == captured + captured_size - 1 ? NULL : captured);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "level")->valuestring, "info");
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "msg")->valuestring, "admission decision");
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "uid")->valuestring, "abc");
+    cr_assert_eq(cJSON_GetObjectItem(line, "duration_us")->valuedouble, 42);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(line, "dry_run")));
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(line, "user")));
+    const char *time_text = cJSON_GetObjectItem(line, "time")->valuestring;
+    cr_assert_eq(strlen(time_text), 24, "time %s is not RFC 3339 with milliseconds", time_text);
+    cr_assert_eq(time_text[23], 'Z');
+    cJSON_Delete(line);
+}
+
+Test(log, level_filters_lines)
+{
+    ig_debug("hidden");
+    fflush(capture);
+    cr_assert_eq(captured_size, 0);
+}
+
+Test(log, message_with_newline_stays_one_line)
+{
+    ig_error("bad\nvalue", IG_F_STR("name", "x\ny"));
+    fflush(capture);
+    cr_assert_eq(strchr(captured, '\n'), captured + captured_size - 1);
+}
+
+Test(log, text_format_quotes_strings)
+{
+    ig_log_configure(IG_LOG_INFO, IG_LOG_FORMAT_TEXT);
+    ig_warn("tls reload failed", IG_F_STR("path", "a b\nc"), IG_F_INT("code", 3));
+    fflush(capture);
+    cr_assert_not_null(strstr(captured, " warn  tls reload failed path=\"a b\\nc\" code=3\n"));
+}
+
+Test(log, parse_level_and_format)
+{
+    enum ig_log_level level;
+    enum ig_log_format format;
+    cr_assert(ig_log_parse_level("warn", &level));
+    cr_assert_eq(level, IG_LOG_WARN);
+    cr_assert_not(ig_log_parse_level("verbose", &level));
+    cr_assert(ig_log_parse_format("text", &format));
+    cr_assert_eq(format, IG_LOG_FORMAT_TEXT);
+    cr_assert_not(ig_log_parse_format("xml", &format));
+}
