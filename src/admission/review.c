@@ -1,0 +1,454 @@
+/* AdmissionReview decoding, decision and encoding.
+ *
+ * The apiserver checks a reply strictly: the same apiVersion as the request,
+ * kind AdmissionReview, the request's uid, and no patch from a validating
+ * webhook. A review this code cannot understand gets HTTP 400 with a Status
+ * body, never allowed: true. */
+#include "admission/review.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admission/internal.h"
+#include "common/log.h"
+#include "policy/message.h"
+#include "policy/patch.h"
+#include "policy/rule.h"
+
+#define ADMISSION_V1 "admission.k8s.io/v1"
+#define ADMISSION_V1BETA1 "admission.k8s.io/v1beta1"
+
+/* Everything read from the request, borrowed from the parsed document. */
+struct review_request {
+    const char *api_version;
+    const char *uid;
+    const char *operation;
+    const char *group;
+    const char *version;
+    const char *kind;
+    const char *namespace_;
+    const char *name;
+    const char *user;
+    bool dry_run;
+    const cJSON *object;
+    const cJSON *old_object;
+    char display_name[320];
+};
+
+/* The decision before encoding. */
+struct verdict {
+    bool allowed;
+    enum ig_decision decision;
+    const char *reason;    /* stable reason for logs */
+    const char *violation; /* policy reason: compliant, immutable-target-refreshes, ... */
+    char *message;         /* denial message, malloc'd */
+    cJSON *patch;          /* mutate only, owned */
+    struct ig_warnings warnings;
+};
+
+static double elapsed_us(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e6 + (double)(now.tv_nsec - start->tv_nsec) / 1e3;
+}
+
+static const char *string_member(const cJSON *object, const char *key)
+{
+    const cJSON *item = cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
+    return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static const cJSON *member(const cJSON *object, const char *key)
+{
+    return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
+}
+
+static bool is_known_operation(const char *operation)
+{
+    static const char *const operations[] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
+    for (size_t i = 0; i < sizeof operations / sizeof operations[0]; i++) {
+        if (strcmp(operation, operations[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Read the envelope and request. On failure, *error gets a message for a 400 reply. */
+static bool decode_request(const cJSON *root, struct review_request *request, char *error,
+                           size_t error_size)
+{
+    memset(request, 0, sizeof *request);
+    if (!cJSON_IsObject(root)) {
+        snprintf(error, error_size, "request body is JSON but not an object; expected an AdmissionReview");
+        return false;
+    }
+
+    const char *api_version = string_member(root, "apiVersion");
+    const char *kind = string_member(root, "kind");
+    if (!kind || strcmp(kind, "AdmissionReview") != 0 || !api_version) {
+        snprintf(error, error_size,
+                 "request body is not an AdmissionReview: expected apiVersion " ADMISSION_V1
+                 " and kind AdmissionReview");
+        return false;
+    }
+    if (strcmp(api_version, ADMISSION_V1) != 0 && strcmp(api_version, ADMISSION_V1BETA1) != 0) {
+        char shown[80];
+        ig_text_sanitize(api_version, shown, sizeof shown);
+        snprintf(error, error_size,
+                 "unsupported AdmissionReview version \"%s\": this webhook accepts " ADMISSION_V1
+                 " and " ADMISSION_V1BETA1 "; list those in admissionReviewVersions",
+                 shown);
+        return false;
+    }
+    request->api_version = api_version;
+
+    const cJSON *body = member(root, "request");
+    if (!cJSON_IsObject(body)) {
+        snprintf(error, error_size, "AdmissionReview has no request object");
+        return false;
+    }
+    request->uid = string_member(body, "uid");
+    if (!request->uid || !*request->uid) {
+        snprintf(error, error_size, "AdmissionReview request.uid is missing or not a string");
+        return false;
+    }
+    request->operation = string_member(body, "operation");
+    if (!request->operation || !is_known_operation(request->operation)) {
+        snprintf(error, error_size,
+                 "AdmissionReview request.operation is missing or not one of CREATE, UPDATE, "
+                 "DELETE, CONNECT");
+        return false;
+    }
+    const cJSON *gvk = member(body, "kind");
+    request->group = string_member(gvk, "group");
+    request->version = string_member(gvk, "version");
+    request->kind = string_member(gvk, "kind");
+    if (!request->group || !request->version || !request->kind) {
+        snprintf(error, error_size,
+                 "AdmissionReview request.kind must be an object with string group, version and kind");
+        return false;
+    }
+
+    request->object = member(body, "object");
+    request->old_object = member(body, "oldObject");
+    request->namespace_ = string_member(body, "namespace");
+    request->name = string_member(body, "name");
+    request->user = string_member(member(body, "userInfo"), "username");
+    request->dry_run = cJSON_IsTrue(member(body, "dryRun"));
+
+    const cJSON *metadata = member(cJSON_IsObject(request->object) ? request->object
+                                                                    : request->old_object,
+                                   "metadata");
+    if (!request->name || !*request->name)
+        request->name = string_member(metadata, "name");
+    if (!request->namespace_ || !*request->namespace_)
+        request->namespace_ = string_member(metadata, "namespace");
+    ig_policy_display_name(request->namespace_, request->name, string_member(metadata, "generateName"),
+                           request->display_name, sizeof request->display_name);
+    return true;
+}
+
+static bool is_exempt(const struct ig_admission_config *config, const char *namespace_)
+{
+    if (!namespace_)
+        return false;
+    for (size_t i = 0; i < config->exempt_namespace_count; i++) {
+        if (strcmp(config->exempt_namespaces[i], namespace_) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool is_deleting(const cJSON *object)
+{
+    const cJSON *timestamp = member(member(object, "metadata"), "deletionTimestamp");
+    return timestamp && !cJSON_IsNull(timestamp);
+}
+
+static void allow(struct verdict *verdict, const char *reason)
+{
+    verdict->allowed = true;
+    verdict->decision = verdict->warnings.count > 0 ? IG_DECISION_WARNED : IG_DECISION_ALLOWED;
+    verdict->reason = reason;
+}
+
+/* Decide a validated request. Returns false only when out of memory, or with
+ * *error set when the request lacks an object it must carry. */
+static bool decide(enum ig_webhook webhook, const struct review_request *request,
+                   const struct ig_admission_config *config, struct verdict *verdict, char *error,
+                   size_t error_size)
+{
+    verdict->violation = "compliant";
+
+    if (strcmp(request->operation, "DELETE") == 0 || strcmp(request->operation, "CONNECT") == 0) {
+        allow(verdict, "operation-not-checked");
+        return true;
+    }
+    enum ig_es_kind kind = ig_policy_kind(request->group, request->version, request->kind);
+    if (kind == IG_KIND_OTHER) {
+        allow(verdict, "kind-not-checked");
+        return true;
+    }
+    if (!cJSON_IsObject(request->object)) {
+        snprintf(error, error_size, "AdmissionReview request.object must be an object for %s",
+                 request->operation);
+        return true;
+    }
+    if (is_deleting(request->object)) {
+        allow(verdict, "object-deleting");
+        return true;
+    }
+
+    struct ig_policy_result result;
+    ig_policy_evaluate(kind, request->object, &result);
+    verdict->violation = ig_policy_reason(&result);
+    ig_policy_interval_warning(&result, &verdict->warnings);
+
+    if (result.violation == IG_VIOLATION_NONE) {
+        allow(verdict, "compliant");
+        return true;
+    }
+    if (is_exempt(config, request->namespace_)) {
+        allow(verdict, "exempt-namespace");
+        return true;
+    }
+    if (strcmp(request->operation, "UPDATE") == 0 && cJSON_IsObject(request->old_object) &&
+        ig_policy_fields_equal(kind, request->object, request->old_object)) {
+        /* Labels, finalizers and status change without touching the rule's
+         * fields: ESO's own controllers do this, and they must not be blocked. */
+        ig_policy_violation_warnings(kind, request->display_name, &result, &verdict->warnings);
+        ig_warnings_add(&verdict->warnings, "allowed: this update leaves the existing problem unchanged");
+        allow(verdict, "unchanged-update");
+        return true;
+    }
+
+    if (webhook == IG_WEBHOOK_MUTATE) {
+        if (result.violation == IG_VIOLATION_MISSING_ROTATION) {
+            verdict->patch = ig_patch_for_violation(kind, request->object, config->mutate_action);
+            if (!verdict->patch)
+                return false;
+            verdict->allowed = true;
+            verdict->decision = IG_DECISION_PATCHED;
+            verdict->reason = config->mutate_action == IG_MUTATE_ANNOTATE ? "added-rotation-annotation"
+                                                                          : "set-target-mutable";
+            return true;
+        }
+        /* An explicit but invalid annotation is the user's to fix: the
+         * validating webhook rejects it, the mutating one only warns. */
+        ig_policy_violation_warnings(kind, request->display_name, &result, &verdict->warnings);
+        allow(verdict, verdict->violation);
+        return true;
+    }
+
+    switch (config->mode) {
+    case IG_MODE_ENFORCE:
+        verdict->message = ig_policy_violation_message(kind, request->display_name, &result);
+        if (!verdict->message)
+            return false;
+        verdict->allowed = false;
+        verdict->decision = IG_DECISION_DENIED;
+        verdict->reason = verdict->violation;
+        return true;
+    case IG_MODE_WARN:
+        ig_policy_violation_warnings(kind, request->display_name, &result, &verdict->warnings);
+        allow(verdict, verdict->violation);
+        return true;
+    case IG_MODE_AUDIT:
+        allow(verdict, verdict->violation);
+        return true;
+    }
+    return true;
+}
+
+static bool add_status(cJSON *response, int code, const char *reason, const char *message)
+{
+    cJSON *status = cJSON_AddObjectToObject(response, "status");
+    return status && cJSON_AddStringToObject(status, "status", "Failure") &&
+           cJSON_AddStringToObject(status, "message", message) &&
+           cJSON_AddStringToObject(status, "reason", reason) &&
+           cJSON_AddNumberToObject(status, "code", code);
+}
+
+static bool add_patch(cJSON *response, const cJSON *patch)
+{
+    char *text = cJSON_PrintUnformatted(patch);
+    if (!text)
+        return false;
+    char *encoded = ig_base64_encode((const unsigned char *)text, strlen(text));
+    cJSON_free(text);
+    if (!encoded)
+        return false;
+    bool ok = cJSON_AddStringToObject(response, "patchType", "JSONPatch") &&
+              cJSON_AddStringToObject(response, "patch", encoded);
+    free(encoded);
+    return ok;
+}
+
+static char *encode_response(const struct review_request *request, const struct verdict *verdict)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *response = NULL;
+    bool ok = root && cJSON_AddStringToObject(root, "apiVersion", request->api_version) &&
+              cJSON_AddStringToObject(root, "kind", "AdmissionReview") &&
+              (response = cJSON_AddObjectToObject(root, "response")) &&
+              cJSON_AddStringToObject(response, "uid", request->uid) &&
+              cJSON_AddBoolToObject(response, "allowed", verdict->allowed);
+
+    if (ok && !verdict->allowed)
+        ok = add_status(response, 403, "Forbidden", verdict->message);
+    if (ok && verdict->patch && cJSON_GetArraySize(verdict->patch) > 0)
+        ok = add_patch(response, verdict->patch);
+    if (ok && verdict->warnings.count > 0) {
+        cJSON *warnings = cJSON_AddArrayToObject(response, "warnings");
+        ok = warnings != NULL;
+        for (size_t i = 0; ok && i < verdict->warnings.count; i++) {
+            cJSON *text = cJSON_CreateString(verdict->warnings.text[i]);
+            ok = text != NULL;
+            if (ok)
+                cJSON_AddItemToArray(warnings, text);
+        }
+    }
+    if (ok && strcmp(verdict->violation, "compliant") != 0) {
+        /* The apiserver stores this as <webhook-name>/violation in the audit event. */
+        cJSON *annotations = cJSON_AddObjectToObject(response, "auditAnnotations");
+        ok = annotations && cJSON_AddStringToObject(annotations, "violation", verdict->violation);
+    }
+
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+static void log_decision(enum ig_webhook webhook, const struct review_request *request,
+                         const struct ig_admission_config *config, enum ig_decision decision,
+                         const char *reason, const char *violation, double duration_us)
+{
+    /* For the mutating webhook, "mode" is its action. */
+    const char *mode = webhook == IG_WEBHOOK_VALIDATE ? ig_mode_name(config->mode)
+                                                      : ig_mutate_action_name(config->mutate_action);
+    enum ig_log_level level = decision == IG_DECISION_ERROR ? IG_LOG_WARN : IG_LOG_INFO;
+
+    ig_log(level, request->dry_run ? "admission decision (dry run)" : "admission decision",
+           IG_F_STR("uid", request->uid), IG_F_STR("webhook", ig_webhook_name(webhook)),
+           IG_F_STR("operation", request->operation), IG_F_STR("group", request->group),
+           IG_F_STR("version", request->version), IG_F_STR("kind", request->kind),
+           IG_F_STR("namespace", request->namespace_), IG_F_STR("name", request->name),
+           IG_F_STR("user", request->user), IG_F_STR("decision", ig_decision_name(decision)),
+           IG_F_STR("mode", mode), IG_F_STR("reason", reason), IG_F_STR("violation", violation),
+           IG_F_BOOL("dry_run", request->dry_run), IG_F_INT("duration_us", (long long)duration_us));
+}
+
+static bool fail_request(enum ig_webhook webhook, const struct review_request *request,
+                         const struct ig_admission_config *config, const char *message,
+                         const struct timespec *start, struct ig_admission_outcome *outcome)
+{
+    outcome->http_status = 400;
+    outcome->decision = IG_DECISION_ERROR;
+    outcome->body = ig_admission_status_body(400, "BadRequest", message);
+    if (!outcome->body)
+        return false;
+    outcome->body_length = strlen(outcome->body);
+
+    double duration = elapsed_us(start);
+    log_decision(webhook, request, config, IG_DECISION_ERROR, message, "unknown", duration);
+    ig_admission_count(webhook, IG_DECISION_ERROR, duration);
+    return true;
+}
+
+/* Parse the whole body as one JSON value; trailing bytes other than
+ * whitespace are an error, as they are for the apiserver's own decoder. */
+static cJSON *parse_body(const char *body, size_t length, char *error, size_t error_size)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(body, length, &end, false);
+    if (!root) {
+        size_t offset = end && end >= body ? (size_t)(end - body) : 0;
+        snprintf(error, error_size, "request body is not valid JSON (error near byte %zu)", offset);
+        return NULL;
+    }
+    while (end < body + length && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end < body + length) {
+        cJSON_Delete(root);
+        snprintf(error, error_size, "request body is not valid JSON (unexpected data after the value at byte %zu)",
+                 (size_t)(end - body));
+        return NULL;
+    }
+    return root;
+}
+
+bool ig_admission_handle(enum ig_webhook webhook, const char *body, size_t length,
+                         const struct ig_admission_config *config,
+                         struct ig_admission_outcome *outcome)
+{
+    struct timespec start;
+    struct review_request request;
+    struct verdict verdict;
+    char error[512] = "";
+    bool ok = false;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    memset(outcome, 0, sizeof *outcome);
+    memset(&verdict, 0, sizeof verdict);
+    memset(&request, 0, sizeof request);
+
+    cJSON *root = parse_body(body, length, error, sizeof error);
+    if (!root)
+        return fail_request(webhook, &request, config, error, &start, outcome);
+    if (!decode_request(root, &request, error, sizeof error)) {
+        ok = fail_request(webhook, &request, config, error, &start, outcome);
+        goto out;
+    }
+    if (!decide(webhook, &request, config, &verdict, error, sizeof error))
+        goto out;
+    if (error[0]) {
+        ok = fail_request(webhook, &request, config, error, &start, outcome);
+        goto out;
+    }
+
+    outcome->body = encode_response(&request, &verdict);
+    if (!outcome->body)
+        goto out;
+    outcome->body_length = strlen(outcome->body);
+    outcome->http_status = 200;
+    outcome->decision = verdict.decision;
+
+    double duration = elapsed_us(&start);
+    log_decision(webhook, &request, config, verdict.decision, verdict.reason, verdict.violation,
+                 duration);
+    ig_admission_count(webhook, verdict.decision, duration);
+    ok = true;
+
+out:
+    free(verdict.message);
+    cJSON_Delete(verdict.patch);
+    cJSON_Delete(root);
+    return ok;
+}
+
+void ig_admission_outcome_free(struct ig_admission_outcome *outcome)
+{
+    if (!outcome)
+        return;
+    free(outcome->body);
+    outcome->body = NULL;
+    outcome->body_length = 0;
+}
+
+char *ig_admission_status_body(int code, const char *reason, const char *message)
+{
+    cJSON *status = cJSON_CreateObject();
+    bool ok = status && cJSON_AddStringToObject(status, "kind", "Status") &&
+              cJSON_AddStringToObject(status, "apiVersion", "v1") &&
+              cJSON_AddObjectToObject(status, "metadata") &&
+              cJSON_AddStringToObject(status, "status", "Failure") &&
+              cJSON_AddStringToObject(status, "message", message) &&
+              cJSON_AddStringToObject(status, "reason", reason) &&
+              cJSON_AddNumberToObject(status, "code", code);
+    char *text = ok ? cJSON_PrintUnformatted(status) : NULL;
+    cJSON_Delete(status);
+    return text;
+}

@@ -1,0 +1,234 @@
+#include "policy/message.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Length of the UTF-8 sequence starting at p (at most `left` bytes), or 0 when
+ * it is not a valid, shortest-form sequence of a non-surrogate code point. */
+static size_t utf8_sequence_length(const unsigned char *p, size_t left)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t length;
+    unsigned int min;
+    unsigned int code;
+    if ((p[0] & 0xE0) == 0xC0) {
+        length = 2;
+        min = 0x80;
+        code = p[0] & 0x1F;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        length = 3;
+        min = 0x800;
+        code = p[0] & 0x0F;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        length = 4;
+        min = 0x10000;
+        code = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (length > left)
+        return 0;
+    for (size_t i = 1; i < length; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        code = (code << 6) | (p[i] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    /* C1 control characters (U+0080..U+009F) are control characters too. */
+    if (code >= 0x80 && code <= 0x9F)
+        return 0;
+    return length;
+}
+
+size_t ig_text_sanitize(const char *text, char *out, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t left = strlen(text);
+    size_t used = 0;
+
+    if (size == 0)
+        return 0;
+    while (left > 0) {
+        size_t length = utf8_sequence_length(p, left);
+        bool replace = length == 0 || (length == 1 && (p[0] < 0x20 || p[0] == 0x7F));
+        size_t emit = replace ? 1 : length;
+        if (used + emit >= size)
+            break;
+        if (replace)
+            out[used] = '?';
+        else
+            memcpy(out + used, p, length);
+        used += emit;
+        p += replace ? (length ? length : 1) : length;
+        left -= replace ? (length ? length : 1) : length;
+    }
+    out[used] = '\0';
+    return used;
+}
+
+void ig_warnings_add(struct ig_warnings *warnings, const char *text)
+{
+    if (warnings->count >= IG_WARNINGS_MAX)
+        return;
+    char *slot = warnings->text[warnings->count];
+    if (ig_text_sanitize(text, slot, IG_WARNING_MAX + 1) > 0)
+        warnings->count++;
+}
+
+void ig_policy_display_name(const char *namespace_, const char *name, const char *generate_name,
+                            char *out, size_t size)
+{
+    char raw[600];
+    char shown_name[300];
+
+    if (name && *name)
+        snprintf(shown_name, sizeof shown_name, "%s", name);
+    else if (generate_name && *generate_name)
+        snprintf(shown_name, sizeof shown_name, "%s*", generate_name);
+    else
+        snprintf(shown_name, sizeof shown_name, "(unnamed)");
+
+    if (namespace_ && *namespace_)
+        snprintf(raw, sizeof raw, "%s/%s", namespace_, shown_name);
+    else
+        snprintf(raw, sizeof raw, "%s", shown_name);
+    ig_text_sanitize(raw, out, size);
+}
+
+/* "every 1m", "every 1h (ESO's default, refreshInterval is absent)", ... */
+static void describe_refresh(const struct ig_policy_result *result, char *out, size_t size)
+{
+    char value[64];
+    switch (result->refresh) {
+    case IG_REFRESH_INTERVAL:
+        if (result->interval_text) {
+            ig_text_sanitize(result->interval_text, value, sizeof value);
+            snprintf(out, size, "every %s", value);
+        } else {
+            snprintf(out, size, "every %g", result->interval_number);
+        }
+        return;
+    case IG_REFRESH_DEFAULT_INTERVAL:
+        snprintf(out, size, "every 1h (the default when refreshInterval is absent)");
+        return;
+    case IG_REFRESH_UNPARSABLE:
+        snprintf(out, size, "on an unreadable refreshInterval, treated as periodic");
+        return;
+    case IG_REFRESH_ON_CHANGE:
+        snprintf(out, size, "on every change (refreshPolicy OnChange)");
+        return;
+    case IG_REFRESH_UNKNOWN_POLICY:
+        ig_text_sanitize(result->refresh_policy ? result->refresh_policy : "?", value, sizeof value);
+        snprintf(out, size, "under refreshPolicy %s, treated as periodic", value);
+        return;
+    case IG_REFRESH_NONE_CREATED_ONCE:
+    case IG_REFRESH_NONE_ZERO_INTERVAL:
+        break;
+    }
+    snprintf(out, size, "never");
+}
+
+static void quote_value(const char *value, char *out, size_t size)
+{
+    char clean[72];
+    size_t length = ig_text_sanitize(value, clean, 65);
+    snprintf(out, size, "\"%s%s\"", clean, length < strlen(value) ? "..." : "");
+}
+
+char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name,
+                                  const struct ig_policy_result *result)
+{
+    const struct ig_policy_paths *paths = ig_policy_paths(kind);
+    const char *kind_name = ig_policy_kind_name(kind);
+    char *message = NULL;
+    int length;
+
+    if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
+        char value[96];
+        if (result->rotation)
+            quote_value(result->rotation, value, sizeof value);
+        else
+            snprintf(value, sizeof value, "(not a string)");
+        length = asprintf(&message,
+                          "%s %s: the annotation %s in %s has the invalid value %s. "
+                          "Valid values: " IG_ROTATION_RECREATE
+                          " (immutable-guard recreates the immutable Secret when the backend value "
+                          "changes). Fix the value or remove the annotation.",
+                          kind_name, display_name, IG_ROTATION_ANNOTATION, paths->annotations, value);
+    } else {
+        char refresh[160];
+        describe_refresh(result, refresh, sizeof refresh);
+        length = asprintf(&message,
+                          "%s %s: %s is true but it still refreshes %s, and Kubernetes rejects every "
+                          "change to an immutable Secret, so rotated values would never reach it. "
+                          "Fix it in one of three ways: add the annotation %s: " IG_ROTATION_RECREATE
+                          " to %s so that immutable-guard recreates the Secret on rotation, "
+                          "set %s: false, or set %s: CreatedOnce.",
+                          kind_name, display_name, paths->immutable, refresh, IG_ROTATION_ANNOTATION,
+                          paths->annotations, paths->immutable, paths->refresh_policy);
+    }
+    return length < 0 ? NULL : message;
+}
+
+void ig_policy_violation_warnings(enum ig_es_kind kind, const char *display_name,
+                                  const struct ig_policy_result *result,
+                                  struct ig_warnings *warnings)
+{
+    const struct ig_policy_paths *paths = ig_policy_paths(kind);
+    const char *kind_name = ig_policy_kind_name(kind);
+    char text[512];
+
+    if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
+        char value[96];
+        if (result->rotation)
+            quote_value(result->rotation, value, sizeof value);
+        else
+            snprintf(value, sizeof value, "(not a string)");
+        snprintf(text, sizeof text, "%s %s: invalid %s value %s", kind_name, display_name,
+                 IG_ROTATION_ANNOTATION, value);
+        ig_warnings_add(warnings, text);
+        ig_warnings_add(warnings, "valid " IG_ROTATION_ANNOTATION " values: " IG_ROTATION_RECREATE);
+        return;
+    }
+
+    snprintf(text, sizeof text, "%s %s: immutable target still refreshes; rotations never arrive",
+             kind_name, display_name);
+    ig_warnings_add(warnings, text);
+    snprintf(text, sizeof text, "fix: add annotation %s: " IG_ROTATION_RECREATE " to %s",
+             IG_ROTATION_ANNOTATION, paths->annotations);
+    ig_warnings_add(warnings, text);
+    snprintf(text, sizeof text, "or set %s: false, or set %s: CreatedOnce", paths->immutable,
+             paths->refresh_policy);
+    ig_warnings_add(warnings, text);
+}
+
+void ig_policy_interval_warning(const struct ig_policy_result *result, struct ig_warnings *warnings)
+{
+    char text[256];
+    char value[96];
+
+    if (result->refresh != IG_REFRESH_UNPARSABLE)
+        return;
+    if (result->interval_text)
+        quote_value(result->interval_text, value, sizeof value);
+    else if (result->interval_is_number)
+        snprintf(value, sizeof value, "%g", result->interval_number);
+    else
+        snprintf(value, sizeof value, "(not a string)");
+    snprintf(text, sizeof text, "refreshInterval %s is not a Go duration such as 1h30m; treated as refreshing",
+             value);
+    ig_warnings_add(warnings, text);
+}
+
+const char *ig_policy_reason(const struct ig_policy_result *result)
+{
+    switch (result->violation) {
+    case IG_VIOLATION_MISSING_ROTATION: return "immutable-target-refreshes";
+    case IG_VIOLATION_INVALID_ROTATION: return "invalid-rotation-annotation";
+    case IG_VIOLATION_NONE: break;
+    }
+    return "compliant";
+}
