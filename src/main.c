@@ -12,6 +12,7 @@ struct command {
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
+    {"check", ig_cmd_check, "run the rule offline on manifest files (YAML or JSON)"},
     {"version", ig_cmd_version, "print the version and build information"},
     {"help", cmd_help, "show this help"},
 };

@@ -4,5 +4,6 @@
 #define IG_CLI_COMMANDS_H
 
 int ig_cmd_version(int argc, char **argv);
+int ig_cmd_check(int argc, char **argv);
 
 #endif
