@@ -28,7 +28,13 @@ if [ -z "$passed" ]; then
     passed=0
     failed=1
     echo "$name: no test count found in its output" >&2
-    status=${status:-1}
+    [ "$status" -eq 0 ] && status=1
+fi
+# Criterion reports a test as passed even when its worker process printed a
+# sanitizer report at exit (a leak, say), so any such report fails the step.
+if grep -aqE 'SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|LeakSanitizer)|: runtime error: |WARNING: ThreadSanitizer' "$log"; then
+    echo "$name: sanitizer report in the output above" >&2
+    failed=$((failed + 1))
     [ "$status" -eq 0 ] && status=1
 fi
 echo "$passed $failed" >"build/test-results/$name"

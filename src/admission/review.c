@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "admission/internal.h"
+#include "admission/scan.h"
 #include "common/log.h"
 #include "policy/message.h"
 #include "policy/patch.h"
@@ -358,25 +359,13 @@ static bool fail_request(enum ig_webhook webhook, const struct review_request *r
     return true;
 }
 
-/* Parse the whole body as one JSON value; trailing bytes other than
- * whitespace are an error, as they are for the apiserver's own decoder. */
+/* Parse the body into the pruned tree the decision reads (see admission/scan.h). */
 static cJSON *parse_body(const char *body, size_t length, char *error, size_t error_size)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, length, &end, false);
-    if (!root) {
-        size_t offset = end && end >= body ? (size_t)(end - body) : 0;
+    size_t offset = 0;
+    cJSON *root = ig_review_scan(body, length, &offset);
+    if (!root)
         snprintf(error, error_size, "request body is not valid JSON (error near byte %zu)", offset);
-        return NULL;
-    }
-    while (end < body + length && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-        end++;
-    if (end < body + length) {
-        cJSON_Delete(root);
-        snprintf(error, error_size, "request body is not valid JSON (unexpected data after the value at byte %zu)",
-                 (size_t)(end - body));
-        return NULL;
-    }
     return root;
 }
 

@@ -1,0 +1,539 @@
+#include "admission/scan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum spec_kind {
+    SPEC_KEEP, /* build the whole value */
+    SPEC_MAP,  /* an object of which only the listed members are kept */
+};
+
+struct field_spec {
+    const char *name;
+    enum spec_kind kind;
+    const struct field_spec *children; /* for SPEC_MAP, terminated by a NULL name */
+};
+
+#define KEEP(n) {n, SPEC_KEEP, NULL}
+#define MAP(n, c) {n, SPEC_MAP, c}
+#define END {NULL, SPEC_KEEP, NULL}
+
+/* The fields of an ExternalSecret or ClusterExternalSecret that the rule, the
+ * messages and the patch builder read. Maps are kept even when empty, because
+ * the patch builder needs to know whether a parent exists. */
+static const struct field_spec rotation_annotation[] = {KEEP("immutable-guard.io/rotation"), END};
+static const struct field_spec target_fields[] = {KEEP("immutable"), END};
+static const struct field_spec es_spec_fields[] = {
+    MAP("target", target_fields), KEEP("refreshPolicy"), KEEP("refreshInterval"), END};
+static const struct field_spec es_metadata_fields[] = {MAP("annotations", rotation_annotation), END};
+static const struct field_spec object_spec_fields[] = {
+    MAP("target", target_fields),
+    KEEP("refreshPolicy"),
+    KEEP("refreshInterval"),
+    MAP("externalSecretSpec", es_spec_fields),
+    MAP("externalSecretMetadata", es_metadata_fields),
+    END,
+};
+static const struct field_spec metadata_fields[] = {
+    KEEP("name"), KEEP("namespace"), KEEP("generateName"), KEEP("deletionTimestamp"),
+    MAP("annotations", rotation_annotation), END,
+};
+static const struct field_spec object_fields[] = {
+    KEEP("apiVersion"), KEEP("kind"), MAP("metadata", metadata_fields), MAP("spec", object_spec_fields),
+    END,
+};
+static const struct field_spec user_fields[] = {KEEP("username"), END};
+static const struct field_spec request_fields[] = {
+    KEEP("uid"),       KEEP("kind"),      KEEP("operation"),
+    KEEP("namespace"), KEEP("name"),      MAP("userInfo", user_fields),
+    KEEP("dryRun"),    MAP("object", object_fields), MAP("oldObject", object_fields),
+    END,
+};
+static const struct field_spec review_fields[] = {
+    KEEP("apiVersion"), KEEP("kind"), MAP("request", request_fields), END};
+
+struct scanner {
+    const char *start;
+    const char *p;
+    const char *end;
+    int depth;
+    bool oom;
+};
+
+static void skip_whitespace(struct scanner *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static bool read_hex4(struct scanner *s, unsigned int *code)
+{
+    if (s->end - s->p < 4)
+        return false;
+    *code = 0;
+    for (int i = 0; i < 4; i++) {
+        int digit = hex_value(s->p[i]);
+        if (digit < 0)
+            return false;
+        *code = (*code << 4) | (unsigned int)digit;
+    }
+    s->p += 4;
+    return true;
+}
+
+static size_t encode_utf8(unsigned int code, char *out)
+{
+    if (code < 0x80) {
+        out[0] = (char)code;
+        return 1;
+    }
+    if (code < 0x800) {
+        out[0] = (char)(0xC0 | (code >> 6));
+        out[1] = (char)(0x80 | (code & 0x3F));
+        return 2;
+    }
+    if (code < 0x10000) {
+        out[0] = (char)(0xE0 | (code >> 12));
+        out[1] = (char)(0x80 | ((code >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (code & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (code >> 18));
+    out[1] = (char)(0x80 | ((code >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((code >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (code & 0x3F));
+    return 4;
+}
+
+/* Scan a string starting at its opening quote. When out is not NULL, decode
+ * it into out (which must hold the raw length + 1 bytes, enough because no
+ * escape decodes to more bytes than it takes). Lone surrogates decode to
+ * U+FFFD, as Go's encoding/json does. */
+static bool scan_string(struct scanner *s, char *out, size_t *out_length)
+{
+    size_t used = 0;
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    s->p++;
+    for (;;) {
+        const char *run = s->p;
+        while (s->p < s->end && *s->p != '"' && *s->p != '\\' && (unsigned char)*s->p >= 0x20)
+            s->p++;
+        if (out && s->p > run) {
+            memcpy(out + used, run, (size_t)(s->p - run));
+            used += (size_t)(s->p - run);
+        }
+        if (s->p >= s->end || (unsigned char)*s->p < 0x20)
+            return false;
+        if (*s->p == '"') {
+            s->p++;
+            break;
+        }
+        s->p++; /* backslash */
+        if (s->p >= s->end)
+            return false;
+        char escape = *s->p++;
+        char decoded;
+        switch (escape) {
+        case '"': decoded = '"'; break;
+        case '\\': decoded = '\\'; break;
+        case '/': decoded = '/'; break;
+        case 'b': decoded = '\b'; break;
+        case 'f': decoded = '\f'; break;
+        case 'n': decoded = '\n'; break;
+        case 'r': decoded = '\r'; break;
+        case 't': decoded = '\t'; break;
+        case 'u': {
+            unsigned int code;
+            if (!read_hex4(s, &code))
+                return false;
+            if (code >= 0xD800 && code <= 0xDBFF && s->end - s->p >= 6 && s->p[0] == '\\' &&
+                s->p[1] == 'u') {
+                struct scanner peek = *s;
+                unsigned int low;
+                peek.p += 2;
+                if (read_hex4(&peek, &low) && low >= 0xDC00 && low <= 0xDFFF) {
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                    s->p = peek.p;
+                }
+            }
+            if (code >= 0xD800 && code <= 0xDFFF)
+                code = 0xFFFD;
+            if (out)
+                used += encode_utf8(code, out + used);
+            continue;
+        }
+        default:
+            return false;
+        }
+        if (out)
+            out[used++] = decoded;
+    }
+    if (out) {
+        out[used] = '\0';
+        *out_length = used;
+    }
+    return true;
+}
+
+static bool scan_number(struct scanner *s)
+{
+    const char *p = s->p;
+    if (p < s->end && *p == '-')
+        p++;
+    if (p >= s->end)
+        return false;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return false;
+    }
+    if (p < s->end && *p == '.') {
+        p++;
+        const char *digits = p;
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return false;
+    }
+    if (p < s->end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < s->end && (*p == '+' || *p == '-'))
+            p++;
+        const char *digits = p;
+        while (p < s->end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return false;
+    }
+    s->p = p;
+    return true;
+}
+
+static bool scan_literal(struct scanner *s, const char *word)
+{
+    size_t length = strlen(word);
+    if ((size_t)(s->end - s->p) < length || memcmp(s->p, word, length) != 0)
+        return false;
+    s->p += length;
+    return true;
+}
+
+static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
+
+/* Validate and skip any value. */
+static bool skip_value(struct scanner *s)
+{
+    skip_whitespace(s);
+    if (s->p >= s->end)
+        return false;
+    switch (*s->p) {
+    case '"':
+        return scan_string(s, NULL, NULL);
+    case 't':
+        return scan_literal(s, "true");
+    case 'f':
+        return scan_literal(s, "false");
+    case 'n':
+        return scan_literal(s, "null");
+    case '{':
+    case '[': {
+        bool object = *s->p == '{';
+        char close = object ? '}' : ']';
+        if (++s->depth > IG_SCAN_MAX_DEPTH)
+            return false;
+        s->p++;
+        skip_whitespace(s);
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            s->depth--;
+            return true;
+        }
+        for (;;) {
+            if (object) {
+                skip_whitespace(s);
+                if (!scan_string(s, NULL, NULL))
+                    return false;
+                skip_whitespace(s);
+                if (s->p >= s->end || *s->p != ':')
+                    return false;
+                s->p++;
+            }
+            if (!skip_value(s))
+                return false;
+            skip_whitespace(s);
+            if (s->p < s->end && *s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (s->p < s->end && *s->p == close) {
+                s->p++;
+                s->depth--;
+                return true;
+            }
+            return false;
+        }
+    }
+    default:
+        return scan_number(s);
+    }
+}
+
+static cJSON *oom(struct scanner *s)
+{
+    s->oom = true;
+    return NULL;
+}
+
+static cJSON *parse_string_value(struct scanner *s)
+{
+    const char *start = s->p;
+    if (!scan_string(s, NULL, NULL))
+        return NULL;
+    size_t raw = (size_t)(s->p - start);
+    char *buffer = malloc(raw + 1);
+    if (!buffer)
+        return oom(s);
+    struct scanner again = {.start = s->start, .p = start, .end = s->p};
+    size_t length;
+    scan_string(&again, buffer, &length);
+    cJSON *item = cJSON_CreateString(buffer);
+    free(buffer);
+    return item ? item : oom(s);
+}
+
+static cJSON *parse_number_value(struct scanner *s)
+{
+    const char *start = s->p;
+    char digits[64];
+    if (!scan_number(s))
+        return NULL;
+    size_t length = (size_t)(s->p - start);
+    double value = 0;
+    if (length < sizeof digits) {
+        memcpy(digits, start, length);
+        digits[length] = '\0';
+        value = strtod(digits, NULL);
+    } else {
+        /* A number this long is valid JSON but never one this code reads. */
+        char *copy = strndup(start, length);
+        if (!copy)
+            return oom(s);
+        value = strtod(copy, NULL);
+        free(copy);
+    }
+    cJSON *item = cJSON_CreateNumber(value);
+    return item ? item : oom(s);
+}
+
+static const struct field_spec *find_child(const struct field_spec *children, const char *name)
+{
+    for (const struct field_spec *child = children; child && child->name; child++) {
+        if (strcmp(child->name, name) == 0)
+            return child;
+    }
+    return NULL;
+}
+
+/* Parse an object; with a SPEC_MAP spec only the listed members are built,
+ * without one (a kept value) every member is. */
+static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
+{
+    cJSON *object = cJSON_CreateObject();
+    if (!object)
+        return oom(s);
+    if (++s->depth > IG_SCAN_MAX_DEPTH)
+        goto fail;
+    s->p++;
+    skip_whitespace(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        s->depth--;
+        return object;
+    }
+    for (;;) {
+        char key_buffer[256];
+        char *key = key_buffer;
+        size_t key_length = 0;
+        const char *key_start;
+
+        skip_whitespace(s);
+        key_start = s->p;
+        if (!scan_string(s, NULL, NULL))
+            goto fail;
+        size_t raw = (size_t)(s->p - key_start);
+        if (raw >= sizeof key_buffer) {
+            key = malloc(raw + 1);
+            if (!key) {
+                oom(s);
+                goto fail;
+            }
+        }
+        struct scanner again = {.start = s->start, .p = key_start, .end = s->p};
+        scan_string(&again, key, &key_length);
+
+        skip_whitespace(s);
+        if (s->p >= s->end || *s->p != ':') {
+            if (key != key_buffer)
+                free(key);
+            goto fail;
+        }
+        s->p++;
+
+        const struct field_spec *child = NULL;
+        bool wanted = true;
+        if (spec) {
+            child = find_child(spec->children, key);
+            wanted = child != NULL;
+        }
+        if (!wanted) {
+            if (key != key_buffer)
+                free(key);
+            if (!skip_value(s))
+                goto fail;
+        } else {
+            cJSON *value = parse_value(s, child && child->kind == SPEC_MAP ? child : NULL);
+            if (!value) {
+                if (key != key_buffer)
+                    free(key);
+                goto fail;
+            }
+            /* Last duplicate wins, as in Go's encoding/json. */
+            if (cJSON_GetObjectItemCaseSensitive(object, key))
+                cJSON_DeleteItemFromObjectCaseSensitive(object, key);
+            cJSON_AddItemToObject(object, key, value);
+            if (key != key_buffer)
+                free(key);
+        }
+
+        skip_whitespace(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            s->depth--;
+            return object;
+        }
+        goto fail;
+    }
+
+fail:
+    cJSON_Delete(object);
+    return NULL;
+}
+
+/* Parse an array fully; an array where an object is expected is only
+ * validated and kept empty. */
+static cJSON *parse_array(struct scanner *s, bool keep_items)
+{
+    if (!keep_items) {
+        if (!skip_value(s))
+            return NULL;
+        cJSON *empty = cJSON_CreateArray();
+        return empty ? empty : oom(s);
+    }
+    cJSON *array = cJSON_CreateArray();
+    if (!array)
+        return oom(s);
+    if (++s->depth > IG_SCAN_MAX_DEPTH)
+        goto fail;
+    s->p++;
+    skip_whitespace(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        s->depth--;
+        return array;
+    }
+    for (;;) {
+        cJSON *item = parse_value(s, NULL);
+        if (!item)
+            goto fail;
+        cJSON_AddItemToArray(array, item);
+        skip_whitespace(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (s->p < s->end && *s->p == ']') {
+            s->p++;
+            s->depth--;
+            return array;
+        }
+        goto fail;
+    }
+
+fail:
+    cJSON_Delete(array);
+    return NULL;
+}
+
+/* spec is a SPEC_MAP for pruned objects, or NULL to keep the whole value. */
+static cJSON *parse_value(struct scanner *s, const struct field_spec *spec)
+{
+    cJSON *item;
+    skip_whitespace(s);
+    if (s->p >= s->end)
+        return NULL;
+    switch (*s->p) {
+    case '{':
+        return parse_object(s, spec);
+    case '[':
+        return parse_array(s, spec == NULL);
+    case '"':
+        return parse_string_value(s);
+    case 't':
+        if (!scan_literal(s, "true"))
+            return NULL;
+        item = cJSON_CreateTrue();
+        break;
+    case 'f':
+        if (!scan_literal(s, "false"))
+            return NULL;
+        item = cJSON_CreateFalse();
+        break;
+    case 'n':
+        if (!scan_literal(s, "null"))
+            return NULL;
+        item = cJSON_CreateNull();
+        break;
+    default:
+        return parse_number_value(s);
+    }
+    return item ? item : oom(s);
+}
+
+cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset)
+{
+    static const struct field_spec root = MAP("", review_fields);
+    struct scanner s = {.start = text, .p = text, .end = text + length};
+
+    cJSON *tree = parse_value(&s, &root);
+    if (tree) {
+        skip_whitespace(&s);
+        if (s.p != s.end) {
+            cJSON_Delete(tree);
+            tree = NULL;
+        }
+    }
+    if (!tree && error_offset)
+        *error_offset = (size_t)(s.p - s.start);
+    return tree;
+}

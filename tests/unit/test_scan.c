@@ -1,0 +1,157 @@
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admission/scan.h"
+
+static cJSON *scan(const char *text)
+{
+    return ig_review_scan(text, strlen(text), NULL);
+}
+
+static char *scan_to_text(const char *text)
+{
+    cJSON *tree = scan(text);
+    cr_assert_not_null(tree, "scan rejected %s", text);
+    char *out = cJSON_PrintUnformatted(tree);
+    cJSON_Delete(tree);
+    return out;
+}
+
+/* RFC 8259 JSON texts; Go's encoding/json, which the apiserver uses, agrees
+ * on every one. cJSON accepts a few of the invalid ones (such as "01"). */
+static const char *const valid_texts[] = {
+    "{}", "[]", "\"x\"", "0", "-0", "1.5e10", "-1E-2", "true", "false", "null", " { } ",
+    "{\"a\":[1,2,{\"b\":null}]}", "[[[[[]]]]]", "\"\\u00e9\\n\\t\\\"\"", "[\"\\ud83d\\ude00\"]",
+};
+static const char *const invalid_texts[] = {
+    "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", ".5", "-", "1e",
+    "+1", "tru", "nul", "\"\\x\"", "\"\\u12G4\"", "\"unterminated", "[1 2]", "{\"a\":1 \"b\":2}",
+    "\"tab\there\"", "{} {}", "[1]]",
+};
+
+Test(scan, accepts_valid_json)
+{
+    for (size_t i = 0; i < sizeof valid_texts / sizeof valid_texts[0]; i++) {
+        cJSON *tree = scan(valid_texts[i]);
+        cr_assert_not_null(tree, "rejected valid JSON %s", valid_texts[i]);
+        cJSON_Delete(tree);
+    }
+}
+
+Test(scan, rejects_invalid_json)
+{
+    for (size_t i = 0; i < sizeof invalid_texts / sizeof invalid_texts[0]; i++) {
+        cJSON *tree = scan(invalid_texts[i]);
+        cr_assert_null(tree, "accepted invalid JSON \"%s\"", invalid_texts[i]);
+    }
+}
+
+Test(scan, prunes_unread_members)
+{
+    char *out = scan_to_text(
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"extra\":{\"x\":[1,2]},"
+        "\"request\":{\"uid\":\"u\",\"options\":{\"a\":1},\"object\":{\"metadata\":{\"name\":\"n\","
+        "\"managedFields\":[{\"f\":1}],\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":"
+        "\"{}\",\"immutable-guard.io/rotation\":\"recreate\"}},\"spec\":{\"data\":[1],\"target\":"
+        "{\"immutable\":true,\"name\":\"t\"}}}}}");
+    cr_assert_str_eq(out, "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+                          "\"request\":{\"uid\":\"u\",\"object\":{\"metadata\":{\"name\":\"n\","
+                          "\"annotations\":{\"immutable-guard.io/rotation\":\"recreate\"}},\"spec\":"
+                          "{\"target\":{\"immutable\":true}}}}}");
+    free(out);
+}
+
+Test(scan, keeps_request_kind_whole)
+{
+    char *out = scan_to_text("{\"request\":{\"kind\":{\"group\":\"g\",\"version\":\"v\",\"kind\":\"K\",\"x\":[1]}}}");
+    cr_assert_str_eq(out, "{\"request\":{\"kind\":{\"group\":\"g\",\"version\":\"v\",\"kind\":\"K\",\"x\":[1]}}}");
+    free(out);
+}
+
+Test(scan, keeps_empty_parent_maps)
+{
+    char *out = scan_to_text("{\"request\":{\"object\":{\"metadata\":{\"annotations\":{\"a\":\"b\"}},"
+                             "\"spec\":{\"externalSecretMetadata\":{\"labels\":{}}}}}}");
+    cr_assert_str_eq(out, "{\"request\":{\"object\":{\"metadata\":{\"annotations\":{}},\"spec\":"
+                          "{\"externalSecretMetadata\":{}}}}}");
+    free(out);
+}
+
+Test(scan, array_in_place_of_object_stays_array)
+{
+    char *out = scan_to_text("{\"request\":{\"object\":[1,{\"a\":2}],\"oldObject\":null}}");
+    cr_assert_str_eq(out, "{\"request\":{\"object\":[],\"oldObject\":null}}");
+    free(out);
+}
+
+Test(scan, last_duplicate_member_wins)
+{
+    char *out = scan_to_text("{\"kind\":\"A\",\"kind\":\"AdmissionReview\"}");
+    cr_assert_str_eq(out, "{\"kind\":\"AdmissionReview\"}");
+    free(out);
+}
+
+Test(scan, decodes_escapes_in_keys_and_values)
+{
+    char *out = scan_to_text("{\"request\":{\"object\":{\"metadata\":{\"annotations\":"
+                             "{\"immutable-guard.io\\/rotation\":\"re\\u0063reate\"}}}}}");
+    cr_assert_str_eq(out, "{\"request\":{\"object\":{\"metadata\":{\"annotations\":"
+                          "{\"immutable-guard.io/rotation\":\"recreate\"}}}}}");
+    free(out);
+}
+
+Test(scan, surrogates_decode_to_utf8)
+{
+    cJSON *tree = scan("{\"kind\":\"\\ud83d\\ude00 \\ud800 x\"}");
+    cr_assert_not_null(tree);
+    cr_assert_str_eq(cJSON_GetObjectItem(tree, "kind")->valuestring, "\xf0\x9f\x98\x80 \xef\xbf\xbd x");
+    cJSON_Delete(tree);
+}
+
+Test(scan, long_keys_and_numbers)
+{
+    char text[2048];
+    char key[600];
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    snprintf(text, sizeof text, "{\"%s\":1,\"request\":{\"dryRun\":true,\"%s\":%s}}", key, key,
+             "12345678901234567890123456789012345678901234567890123456789012345678901234567890");
+    char *out = scan_to_text(text);
+    cr_assert_str_eq(out, "{\"request\":{\"dryRun\":true}}");
+    free(out);
+}
+
+Test(scan, depth_limit)
+{
+    size_t depth = IG_SCAN_MAX_DEPTH + 1;
+    char *text = malloc(2 * depth + 1);
+    memset(text, '[', depth);
+    memset(text + depth, ']', depth);
+    text[2 * depth] = '\0';
+    cr_assert_null(scan(text));
+    text[depth - 1] = ' ';
+    text[depth] = ' ';
+    cJSON *tree = scan(text);
+    cr_assert_not_null(tree, "depth %zu rejected", depth - 1);
+    cJSON_Delete(tree);
+    free(text);
+}
+
+Test(scan, error_offset_points_at_problem)
+{
+    size_t offset = 0;
+    cr_assert_null(ig_review_scan("{\"a\":tru}", 9, &offset));
+    cr_assert_eq(offset, 5);
+    cr_assert_null(ig_review_scan("{} x", 4, &offset));
+    cr_assert_eq(offset, 3);
+}
+
+Test(scan, length_bounds_the_input)
+{
+    cJSON *tree = ig_review_scan("{\"kind\":\"a\"}garbage", 12, NULL);
+    cr_assert_not_null(tree);
+    cJSON_Delete(tree);
+}
