@@ -13,6 +13,7 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
     {"check", ig_cmd_check, "run the rule offline on manifest files (YAML or JSON)"},
+    {"ssm", ig_cmd_ssm, "read SSM parameters with the sync daemon's AWS client"},
     {"version", ig_cmd_version, "print the version and build information"},
     {"help", cmd_help, "show this help"},
 };

@@ -5,5 +5,6 @@
 
 int ig_cmd_version(int argc, char **argv);
 int ig_cmd_check(int argc, char **argv);
+int ig_cmd_ssm(int argc, char **argv);
 
 #endif

@@ -1,0 +1,23 @@
+/* Region and endpoint resolution for SSM and STS. */
+#ifndef IG_AWS_ENDPOINT_H
+#define IG_AWS_ENDPOINT_H
+
+#include <stddef.h>
+
+#include "aws/error.h"
+
+/* Region: the caller's value, else AWS_REGION, else AWS_DEFAULT_REGION.
+ * Returns 0, or -1 with err set (IG_AWS_ERR_CONFIG) when none is set or the
+ * value is not a plausible region name. */
+int ig_aws_resolve_region(const char *explicit_region, char *out, size_t size, struct ig_aws_error *err);
+
+/* Endpoint URL for service "ssm" or "sts". Order: explicit_url; then, unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, AWS_ENDPOINT_URL_SSM (or _STS),
+ * then the External Secrets Operator's AWS_SSM_ENDPOINT (or AWS_STS_ENDPOINT),
+ * then AWS_ENDPOINT_URL; else https://<service>.<region>.amazonaws.com, with
+ * the .amazonaws.com.cn suffix for cn-* regions. STS is always regional.
+ * A custom endpoint does not change the signing region. Returns 0 or -1. */
+int ig_aws_resolve_endpoint(const char *service, const char *region, const char *explicit_url, char *out,
+                            size_t size, struct ig_aws_error *err);
+
+#endif
