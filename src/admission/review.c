@@ -13,6 +13,7 @@
 
 #include "admission/internal.h"
 #include "admission/scan.h"
+#include "common/json_arena.h"
 #include "common/log.h"
 #include "policy/message.h"
 #include "policy/patch.h"
@@ -369,9 +370,9 @@ static cJSON *parse_body(const char *body, size_t length, char *error, size_t er
     return root;
 }
 
-bool ig_admission_handle(enum ig_webhook webhook, const char *body, size_t length,
-                         const struct ig_admission_config *config,
-                         struct ig_admission_outcome *outcome)
+static bool handle_review(enum ig_webhook webhook, const char *body, size_t length,
+                          const struct ig_admission_config *config,
+                          struct ig_admission_outcome *outcome)
 {
     struct timespec start;
     struct review_request request;
@@ -415,6 +416,26 @@ out:
     free(verdict.message);
     cJSON_Delete(verdict.patch);
     cJSON_Delete(root);
+    return ok;
+}
+
+bool ig_admission_handle(enum ig_webhook webhook, const char *body, size_t length,
+                         const struct ig_admission_config *config,
+                         struct ig_admission_outcome *outcome)
+{
+    /* Every cJSON node of this review, the log line included, lives in the
+     * thread's arena; the reply body is copied out before the arena resets. */
+    ig_json_arena_begin();
+    bool ok = handle_review(webhook, body, length, config, outcome);
+    if (ok && outcome->body) {
+        char *body_copy = malloc(outcome->body_length + 1);
+        if (body_copy)
+            memcpy(body_copy, outcome->body, outcome->body_length + 1);
+        cJSON_free(outcome->body);
+        outcome->body = body_copy;
+        ok = body_copy != NULL;
+    }
+    ig_json_arena_end();
     return ok;
 }
 

@@ -2,6 +2,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +15,14 @@ enum spec_kind {
 
 struct field_spec {
     const char *name;
+    size_t name_length;
     enum spec_kind kind;
     const struct field_spec *children; /* for SPEC_MAP, terminated by a NULL name */
 };
 
-#define KEEP(n) {n, SPEC_KEEP, NULL}
-#define MAP(n, c) {n, SPEC_MAP, c}
-#define END {NULL, SPEC_KEEP, NULL}
+#define KEEP(n) {n, sizeof(n) - 1, SPEC_KEEP, NULL}
+#define MAP(n, c) {n, sizeof(n) - 1, SPEC_MAP, c}
+#define END {NULL, 0, SPEC_KEEP, NULL}
 
 /* The fields of an ExternalSecret or ClusterExternalSecret that the rule, the
  * messages and the patch builder read. Maps are kept even when empty, because
@@ -118,34 +122,77 @@ static size_t encode_utf8(unsigned int code, char *out)
     return 4;
 }
 
-/* Scan a string starting at its opening quote. When out is not NULL, decode
- * it into out (which must hold the raw length + 1 bytes, enough because no
- * escape decodes to more bytes than it takes). Lone surrogates decode to
- * U+FFFD, as Go's encoding/json does. */
-static bool scan_string(struct scanner *s, char *out, size_t *out_length)
+/* Bytes that end a plain run inside a string: the quote, the backslash and
+ * the control characters, which JSON forbids unescaped. */
+static const bool string_stop[256] = {
+    [0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true, [0x04] = true, [0x05] = true,
+    [0x06] = true, [0x07] = true, [0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
+    [0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true, [0x10] = true, [0x11] = true,
+    [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
+    [0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
+    [0x1e] = true, [0x1f] = true, ['"'] = true,  ['\\'] = true,
+};
+
+/* Return the first byte at or after p that ends a plain run, or end. */
+static const unsigned char *skip_plain_run(const unsigned char *p, const unsigned char *end)
 {
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time: a quote, a backslash or a byte <= 0x1f stops the run. */
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
+        stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
+        int mask = _mm_movemask_epi8(stops);
+        if (mask != 0)
+            return p + __builtin_ctz((unsigned int)mask);
+        p += 16;
+    }
+#endif
+    while (p < end && !string_stop[*p])
+        p++;
+    return p;
+}
+
+/* Scan a string starting at its opening quote. When out is not NULL, decode
+ * it into out, which must hold out_size bytes; a string that does not fit is
+ * still scanned and *out_length is then set to SIZE_MAX. The raw length plus
+ * one always fits, because no escape decodes to more bytes than it takes.
+ * Lone surrogates decode to U+FFFD, as Go's encoding/json does. */
+static bool scan_string(struct scanner *s, char *out, size_t out_size, size_t *out_length)
+{
+    const unsigned char *p = (const unsigned char *)s->p;
+    const unsigned char *end = (const unsigned char *)s->end;
     size_t used = 0;
-    if (s->p >= s->end || *s->p != '"')
+    bool fits = true;
+
+    if (p >= end || *p != '"')
         return false;
-    s->p++;
+    p++;
     for (;;) {
-        const char *run = s->p;
-        while (s->p < s->end && *s->p != '"' && *s->p != '\\' && (unsigned char)*s->p >= 0x20)
-            s->p++;
-        if (out && s->p > run) {
-            memcpy(out + used, run, (size_t)(s->p - run));
-            used += (size_t)(s->p - run);
+        const unsigned char *run = p;
+        p = skip_plain_run(p, end);
+        if (out && fits) {
+            size_t run_length = (size_t)(p - run);
+            if (run_length < out_size - used) {
+                memcpy(out + used, run, run_length);
+                used += run_length;
+            } else {
+                fits = false;
+            }
         }
-        if (s->p >= s->end || (unsigned char)*s->p < 0x20)
-            return false;
-        if (*s->p == '"') {
-            s->p++;
+        if (p >= end || *p < 0x20)
+            goto fail;
+        if (*p == '"') {
+            p++;
             break;
         }
-        s->p++; /* backslash */
-        if (s->p >= s->end)
-            return false;
-        char escape = *s->p++;
+        p++; /* backslash */
+        if (p >= end)
+            goto fail;
+        unsigned char escape = *p++;
         char decoded;
         switch (escape) {
         case '"': decoded = '"'; break;
@@ -158,8 +205,9 @@ static bool scan_string(struct scanner *s, char *out, size_t *out_length)
         case 't': decoded = '\t'; break;
         case 'u': {
             unsigned int code;
+            s->p = (const char *)p;
             if (!read_hex4(s, &code))
-                return false;
+                goto fail;
             if (code >= 0xD800 && code <= 0xDBFF && s->end - s->p >= 6 && s->p[0] == '\\' &&
                 s->p[1] == 'u') {
                 struct scanner peek = *s;
@@ -170,23 +218,37 @@ static bool scan_string(struct scanner *s, char *out, size_t *out_length)
                     s->p = peek.p;
                 }
             }
+            p = (const unsigned char *)s->p;
             if (code >= 0xD800 && code <= 0xDFFF)
                 code = 0xFFFD;
-            if (out)
-                used += encode_utf8(code, out + used);
+            if (out && fits) {
+                if (out_size - used > 4)
+                    used += encode_utf8(code, out + used);
+                else
+                    fits = false;
+            }
             continue;
         }
         default:
-            return false;
+            goto fail;
         }
-        if (out)
-            out[used++] = decoded;
+        if (out && fits) {
+            if (out_size - used > 1)
+                out[used++] = decoded;
+            else
+                fits = false;
+        }
     }
+    s->p = (const char *)p;
     if (out) {
-        out[used] = '\0';
-        *out_length = used;
+        out[fits ? used : 0] = '\0';
+        *out_length = fits ? used : SIZE_MAX;
     }
     return true;
+
+fail:
+    s->p = (const char *)p;
+    return false;
 }
 
 static bool scan_number(struct scanner *s)
@@ -245,7 +307,7 @@ static bool skip_value(struct scanner *s)
         return false;
     switch (*s->p) {
     case '"':
-        return scan_string(s, NULL, NULL);
+        return scan_string(s, NULL, 0, NULL);
     case 't':
         return scan_literal(s, "true");
     case 'f':
@@ -268,7 +330,7 @@ static bool skip_value(struct scanner *s)
         for (;;) {
             if (object) {
                 skip_whitespace(s);
-                if (!scan_string(s, NULL, NULL))
+                if (!scan_string(s, NULL, 0, NULL))
                     return false;
                 skip_whitespace(s);
                 if (s->p >= s->end || *s->p != ':')
@@ -303,16 +365,23 @@ static cJSON *oom(struct scanner *s)
 
 static cJSON *parse_string_value(struct scanner *s)
 {
+    char small[256];
+    size_t length;
     const char *start = s->p;
-    if (!scan_string(s, NULL, NULL))
+
+    if (!scan_string(s, small, sizeof small, &length))
         return NULL;
+    if (length != SIZE_MAX) {
+        cJSON *item = cJSON_CreateString(small);
+        return item ? item : oom(s);
+    }
+    /* Longer than the stack buffer: decode again into one sized from the raw text. */
     size_t raw = (size_t)(s->p - start);
     char *buffer = malloc(raw + 1);
     if (!buffer)
         return oom(s);
     struct scanner again = {.start = s->start, .p = start, .end = s->p};
-    size_t length;
-    scan_string(&again, buffer, &length);
+    scan_string(&again, buffer, raw + 1, &length);
     cJSON *item = cJSON_CreateString(buffer);
     free(buffer);
     return item ? item : oom(s);
@@ -342,10 +411,11 @@ static cJSON *parse_number_value(struct scanner *s)
     return item ? item : oom(s);
 }
 
-static const struct field_spec *find_child(const struct field_spec *children, const char *name)
+static const struct field_spec *find_child(const struct field_spec *children, const char *name,
+                                           size_t length)
 {
     for (const struct field_spec *child = children; child && child->name; child++) {
-        if (strcmp(child->name, name) == 0)
+        if (child->name_length == length && memcmp(child->name, name, length) == 0)
             return child;
     }
     return NULL;
@@ -371,22 +441,22 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
         char key_buffer[256];
         char *key = key_buffer;
         size_t key_length = 0;
-        const char *key_start;
 
         skip_whitespace(s);
-        key_start = s->p;
-        if (!scan_string(s, NULL, NULL))
+        const char *key_start = s->p;
+        if (!scan_string(s, key_buffer, sizeof key_buffer, &key_length))
             goto fail;
-        size_t raw = (size_t)(s->p - key_start);
-        if (raw >= sizeof key_buffer) {
+        if (key_length == SIZE_MAX) {
+            /* Longer than any field name this code reads, but kept values keep it. */
+            size_t raw = (size_t)(s->p - key_start);
             key = malloc(raw + 1);
             if (!key) {
                 oom(s);
                 goto fail;
             }
+            struct scanner again = {.start = s->start, .p = key_start, .end = s->p};
+            scan_string(&again, key, raw + 1, &key_length);
         }
-        struct scanner again = {.start = s->start, .p = key_start, .end = s->p};
-        scan_string(&again, key, &key_length);
 
         skip_whitespace(s);
         if (s->p >= s->end || *s->p != ':') {
@@ -399,7 +469,7 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
         const struct field_spec *child = NULL;
         bool wanted = true;
         if (spec) {
-            child = find_child(spec->children, key);
+            child = find_child(spec->children, key, key_length);
             wanted = child != NULL;
         }
         if (!wanted) {
