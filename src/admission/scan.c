@@ -297,6 +297,24 @@ static bool scan_literal(struct scanner *s, const char *word)
     return true;
 }
 
+/* After a member or element: 1 when a comma follows (another one comes), 0
+ * when the container closes with `close` (and its depth is released), -1 on
+ * anything else. */
+static int next_element(struct scanner *s, char close)
+{
+    skip_whitespace(s);
+    if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        return 1;
+    }
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 0;
+    }
+    return -1;
+}
+
 static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
 
 /* Validate and skip any value. */
@@ -339,17 +357,9 @@ static bool skip_value(struct scanner *s)
             }
             if (!skip_value(s))
                 return false;
-            skip_whitespace(s);
-            if (s->p < s->end && *s->p == ',') {
-                s->p++;
-                continue;
-            }
-            if (s->p < s->end && *s->p == close) {
-                s->p++;
-                s->depth--;
-                return true;
-            }
-            return false;
+            int next = next_element(s, close);
+            if (next <= 0)
+                return next == 0;
         }
     }
     default:
@@ -492,17 +502,11 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
                 free(key);
         }
 
-        skip_whitespace(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            s->depth--;
+        int next = next_element(s, '}');
+        if (next == 0)
             return object;
-        }
-        goto fail;
+        if (next < 0)
+            goto fail;
     }
 
 fail:
@@ -537,17 +541,11 @@ static cJSON *parse_array(struct scanner *s, bool keep_items)
         if (!item)
             goto fail;
         cJSON_AddItemToArray(array, item);
-        skip_whitespace(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            s->depth--;
+        int next = next_element(s, ']');
+        if (next == 0)
             return array;
-        }
-        goto fail;
+        if (next < 0)
+            goto fail;
     }
 
 fail:

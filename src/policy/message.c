@@ -138,6 +138,15 @@ static void quote_value(const char *value, char *out, size_t size)
     snprintf(out, size, "\"%s%s\"", clean, length < strlen(value) ? "..." : "");
 }
 
+/* The rotation annotation's value for messages: quoted, or "(not a string)". */
+static void quote_rotation(const struct ig_policy_result *result, char *out, size_t size)
+{
+    if (result->rotation)
+        quote_value(result->rotation, out, size);
+    else
+        snprintf(out, size, "(not a string)");
+}
+
 char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name,
                                   const struct ig_policy_result *result)
 {
@@ -148,10 +157,7 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
 
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
-        if (result->rotation)
-            quote_value(result->rotation, value, sizeof value);
-        else
-            snprintf(value, sizeof value, "(not a string)");
+        quote_rotation(result, value, sizeof value);
         length = asprintf(&message,
                           "%s %s: the annotation %s in %s has the invalid value %s. "
                           "Valid values: " IG_ROTATION_RECREATE
@@ -183,10 +189,7 @@ void ig_policy_violation_warnings(enum ig_es_kind kind, const char *display_name
 
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
-        if (result->rotation)
-            quote_value(result->rotation, value, sizeof value);
-        else
-            snprintf(value, sizeof value, "(not a string)");
+        quote_rotation(result, value, sizeof value);
         snprintf(text, sizeof text, "%s %s: invalid %s value %s", kind_name, display_name,
                  IG_ROTATION_ANNOTATION, value);
         ig_warnings_add(warnings, text);
