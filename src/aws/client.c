@@ -139,7 +139,8 @@ static int send_once(struct ig_aws_client *client, struct ig_aws_credential_prov
         return -1;
     }
     headers[0] = (struct ig_sigv4_header){"Host", client->host};
-    memcpy(headers + 1, call->headers, call->header_count * sizeof *headers);
+    if (call->header_count > 0)
+        memcpy(headers + 1, call->headers, call->header_count * sizeof *headers);
     size_t header_count = call->header_count + 1;
 
     if (!call->unsigned_request) {
