@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/json_arena.h"
 
 struct command {
     const char *name;
@@ -12,6 +13,7 @@ struct command {
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
+    {"serve", ig_cmd_serve, "serve the admission webhook over HTTPS until SIGTERM"},
     {"check", ig_cmd_check, "run the rule offline on manifest files (YAML or JSON)"},
     {"ssm", ig_cmd_ssm, "read SSM parameters with the sync daemon's AWS client"},
     {"version", ig_cmd_version, "print the version and build information"},
@@ -39,6 +41,9 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* cJSON's allocation hooks are process-wide: set them before any thread starts. */
+    ig_json_arena_install();
+
     if (argc < 2) {
         print_usage(stderr);
         return 2;

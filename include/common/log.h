@@ -55,6 +55,13 @@ bool ig_log_enabled(enum ig_log_level level);
 void ig_log_fields(enum ig_log_level level, const char *msg, const struct ig_log_field *fields,
                    size_t count);
 
+/* Hand lines to a writer thread from now on, so that a slow reader of the
+ * output never stalls the caller; lines keep their order. Returns false when
+ * the thread cannot start (logging stays synchronous). ig_log_stop_async()
+ * writes every pending line and stops the thread; call it before exit. */
+bool ig_log_start_async(void);
+void ig_log_stop_async(void);
+
 /* Parse "debug", "info", "warn" or "error"; "json" or "text". Return false when unknown. */
 bool ig_log_parse_level(const char *text, enum ig_log_level *out);
 bool ig_log_parse_format(const char *text, enum ig_log_format *out);

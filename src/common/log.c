@@ -67,13 +67,119 @@ void ig_log_format_time(char *buf, size_t size)
     snprintf(buf + used, size - used, ".%03ldZ", now.tv_nsec / 1000000L);
 }
 
-static void write_line(const char *line)
+/* Asynchronous mode: request threads append whole lines to `pending` and a
+ * writer thread writes them out, so a slow reader of standard output (a full
+ * pipe to the container runtime) delays the writer, not a request. When
+ * `pending` is full, appenders wait: audit lines are never dropped. */
+#define ASYNC_BUFFER_BYTES (1024 * 1024)
+
+static struct {
+    bool running;
+    bool stopping;
+    pthread_t thread;
+    pthread_cond_t has_data;
+    pthread_cond_t has_room;
+    char *pending;
+    size_t used;
+} async_log = {.has_data = PTHREAD_COND_INITIALIZER, .has_room = PTHREAD_COND_INITIALIZER};
+
+static void write_now(FILE *out, const char *text, size_t length)
+{
+    fwrite(text, 1, length, out);
+    fflush(out);
+}
+
+static void *writer_main(void *unused)
+{
+    (void)unused;
+    char *batch = malloc(ASYNC_BUFFER_BYTES);
+
+    pthread_mutex_lock(&log_lock);
+    for (;;) {
+        while (async_log.used == 0 && !async_log.stopping)
+            pthread_cond_wait(&async_log.has_data, &log_lock);
+        if (async_log.used == 0 && async_log.stopping)
+            break;
+        size_t length = async_log.used;
+        FILE *out = log_stream ? log_stream : stdout;
+        if (batch) {
+            memcpy(batch, async_log.pending, length);
+            async_log.used = 0;
+            pthread_cond_broadcast(&async_log.has_room);
+            pthread_mutex_unlock(&log_lock);
+            write_now(out, batch, length);
+            pthread_mutex_lock(&log_lock);
+        } else {
+            /* Without a second buffer, write while holding the lock. */
+            write_now(out, async_log.pending, length);
+            async_log.used = 0;
+            pthread_cond_broadcast(&async_log.has_room);
+        }
+    }
+    pthread_mutex_unlock(&log_lock);
+    free(batch);
+    return NULL;
+}
+
+bool ig_log_start_async(void)
 {
     pthread_mutex_lock(&log_lock);
+    if (async_log.running) {
+        pthread_mutex_unlock(&log_lock);
+        return true;
+    }
+    async_log.pending = malloc(ASYNC_BUFFER_BYTES);
+    async_log.used = 0;
+    async_log.stopping = false;
+    bool ok = async_log.pending && pthread_create(&async_log.thread, NULL, writer_main, NULL) == 0;
+    if (!ok) {
+        free(async_log.pending);
+        async_log.pending = NULL;
+    }
+    async_log.running = ok;
+    pthread_mutex_unlock(&log_lock);
+    return ok;
+}
+
+void ig_log_stop_async(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (!async_log.running) {
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
+    async_log.stopping = true;
+    pthread_cond_signal(&async_log.has_data);
+    pthread_mutex_unlock(&log_lock);
+
+    pthread_join(async_log.thread, NULL);
+
+    pthread_mutex_lock(&log_lock);
+    async_log.running = false;
+    free(async_log.pending);
+    async_log.pending = NULL;
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void write_line(const char *line)
+{
+    size_t length = strlen(line);
+
+    pthread_mutex_lock(&log_lock);
     FILE *out = log_stream ? log_stream : stdout;
-    fputs(line, out);
-    fputc('\n', out);
-    fflush(out);
+    if (!async_log.running || async_log.stopping || length + 1 > ASYNC_BUFFER_BYTES) {
+        fputs(line, out);
+        fputc('\n', out);
+        fflush(out);
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
+    while (async_log.used + length + 1 > ASYNC_BUFFER_BYTES)
+        pthread_cond_wait(&async_log.has_room, &log_lock);
+    memcpy(async_log.pending + async_log.used, line, length);
+    async_log.pending[async_log.used + length] = '\n';
+    async_log.used += length + 1;
+    pthread_cond_signal(&async_log.has_data);
     pthread_mutex_unlock(&log_lock);
 }
 

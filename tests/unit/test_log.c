@@ -83,3 +83,25 @@ Test(log, parse_level_and_format)
     cr_assert_eq(format, IG_LOG_FORMAT_TEXT);
     cr_assert_not(ig_log_parse_format("xml", &format));
 }
+
+Test(log, async_lines_keep_order_and_arrive)
+{
+    cr_assert(ig_log_start_async());
+    for (int i = 0; i < 5000; i++)
+        ig_info("line", IG_F_INT("n", i));
+    ig_log_stop_async();
+    fflush(capture);
+
+    int expected = 0;
+    for (char *line = captured; line && *line; expected++) {
+        char *newline = strchr(line, '\n');
+        cr_assert_not_null(newline);
+        *newline = '\0';
+        cJSON *object = cJSON_Parse(line);
+        cr_assert_not_null(object, "line %d is not JSON", expected);
+        cr_assert_eq(cJSON_GetObjectItem(object, "n")->valueint, expected);
+        cJSON_Delete(object);
+        line = newline + 1;
+    }
+    cr_assert_eq(expected, 5000);
+}
