@@ -13,6 +13,7 @@
 #include "aws/http.h"
 #include "aws/retry.h"
 #include "aws/sigv4.h"
+#include "common/metrics.h"
 
 /* A skew of at least this much between the server Date and local time is
  * corrected (the AWS JavaScript SDK v3 uses the same threshold). */
@@ -39,6 +40,11 @@ struct ig_aws_client {
     long clock_offset_s; /* server time minus local time, learnt from skew errors */
     time_t (*now)(void *context);
     void *now_context;
+    /* immutable_guard_aws_requests_total{service,result} and
+     * immutable_guard_aws_retries_total{service}, looked up once. */
+    struct ig_counter *requests_succeeded;
+    struct ig_counter *requests_failed;
+    struct ig_counter *retries;
 };
 
 /* One request: the operation name (for logs), the headers to sign besides

@@ -81,6 +81,16 @@ int ig_aws_client_init(struct ig_aws_client *client, const char *service,
         ig_aws_error_set(err, IG_AWS_ERR_INTERNAL, "cannot create an HTTP handle for %s", service);
         return -1;
     }
+    char labels[64];
+    snprintf(labels, sizeof labels, "service=\"%s\",result=\"success\"", client->service);
+    client->requests_succeeded = ig_metrics_counter("immutable_guard_aws_requests_total",
+                                                    "AWS API calls by service and final result.", labels);
+    snprintf(labels, sizeof labels, "service=\"%s\",result=\"error\"", client->service);
+    client->requests_failed = ig_metrics_counter("immutable_guard_aws_requests_total",
+                                                 "AWS API calls by service and final result.", labels);
+    snprintf(labels, sizeof labels, "service=\"%s\"", client->service);
+    client->retries = ig_metrics_counter("immutable_guard_aws_retries_total",
+                                         "AWS API attempts repeated after a retryable error.", labels);
     ig_debug("aws client created", IG_F_STR("service", service), IG_F_STR("region", client->region),
              IG_F_STR("endpoint", client->endpoint), IG_F_INT("max_attempts", client->retry.options.max_attempts));
     return 0;
@@ -231,9 +241,9 @@ static bool correct_clock(struct ig_aws_client *client, const char *server_date)
     return true;
 }
 
-int ig_aws_client_send(struct ig_aws_client *client, struct ig_aws_credential_provider *credentials,
-                       const struct ig_aws_call *call, struct ig_aws_http_response *response,
-                       struct ig_aws_error *err)
+static int send_with_retries(struct ig_aws_client *client, struct ig_aws_credential_provider *credentials,
+                             const struct ig_aws_call *call, struct ig_aws_http_response *response,
+                             struct ig_aws_error *err)
 {
     ig_aws_error_clear(err);
     int attempts = 0;      /* every HTTP attempt */
@@ -298,10 +308,20 @@ int ig_aws_client_send(struct ig_aws_client *client, struct ig_aws_credential_pr
         }
         last_cost = cost;
         retries++;
+        ig_counter_add(client->retries, 1);
         double delay = ig_aws_retry_backoff(&client->retry, retries, err->kind == IG_AWS_ERR_THROTTLED);
         ig_info("aws request failed, retrying", IG_F_STR("service", client->service),
                 IG_F_STR("operation", call->operation), IG_F_INT("attempt", attempts),
                 IG_F_STR("error", ig_aws_error_kind_name(err->kind)), IG_F_STR("error_code", err->code),
                 IG_F_INT("http_status", err->http_status), IG_F_INT("delay_ms", (long long)(delay * 1000)));
     }
+}
+
+int ig_aws_client_send(struct ig_aws_client *client, struct ig_aws_credential_provider *credentials,
+                       const struct ig_aws_call *call, struct ig_aws_http_response *response,
+                       struct ig_aws_error *err)
+{
+    int rc = send_with_retries(client, credentials, call, response, err);
+    ig_counter_add(rc == 0 ? client->requests_succeeded : client->requests_failed, 1);
+    return rc;
 }

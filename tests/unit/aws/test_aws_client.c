@@ -98,6 +98,9 @@ Test(aws_client, transport_error_retried_to_max_attempts)
     cr_assert_float_eq(log.delays[0], 0.05, 1e-9);
     cr_assert_float_eq(log.delays[1], 0.1, 1e-9);
     cr_assert_eq(client.retry.quota_available, 500 - 2 * 10);
+    cr_assert_eq(ig_counter_value(client.retries), 2);
+    cr_assert_eq(ig_counter_value(client.requests_failed), 1);
+    cr_assert_eq(ig_counter_value(client.requests_succeeded), 0);
     ig_aws_client_cleanup(&client);
 }
 
