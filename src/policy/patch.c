@@ -48,6 +48,11 @@ bool ig_patch_set(cJSON *patch, const cJSON *document, const char *const *keys, 
 
     if (!value)
         return false;
+    if (key_count == 0) {
+        /* An empty key path names the whole document, which "add" would replace. */
+        cJSON_Delete(value);
+        return false;
+    }
     /* Walk down while each parent exists as an object. */
     while (depth + 1 < key_count) {
         const cJSON *child = cJSON_GetObjectItemCaseSensitive(node, keys[depth]);
