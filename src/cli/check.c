@@ -10,7 +10,7 @@
 #include "policy/rule.h"
 
 /* Inputs larger than this are rejected before they are read whole. */
-#define MAX_INPUT_BYTES (64u * 1024u * 1024u)
+#define MAX_INPUT_BYTES ((size_t)64 * 1024 * 1024)
 
 enum { EXIT_CLEAN = 0, EXIT_VIOLATIONS = 1, EXIT_UNREADABLE = 2 };
 
@@ -44,7 +44,7 @@ static char *read_stream(FILE *in, const char *name, size_t *length)
     for (;;) {
         if (used == capacity) {
             if (capacity >= MAX_INPUT_BYTES) {
-                fprintf(stderr, "%s: larger than %u bytes; split it into smaller files\n", name,
+                fprintf(stderr, "%s: larger than %zu bytes; split it into smaller files\n", name,
                         MAX_INPUT_BYTES);
                 free(data);
                 return NULL;
@@ -76,7 +76,7 @@ static char *read_stream(FILE *in, const char *name, size_t *length)
 static const char *string_at(const cJSON *object, const char *key)
 {
     const cJSON *item = cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
-    return cJSON_IsString(item) ? item->valuestring : NULL;
+    return item && cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
 static void check_object(const cJSON *object, const struct ig_manifest_document *document,
