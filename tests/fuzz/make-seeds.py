@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz targets into OUT/<target>/.
+
+Seeds come from the project's own fixtures (admission reviews, the policy
+cases, the `check` inputs) and, when the folder exists, from the manifest
+fixtures beside the repository, which are read here at run time and not
+copied into the repository. Usage: make-seeds.py OUT [MANIFEST_DIR...]
+"""
+import hashlib
+import json
+import os
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def write(out, target, data):
+    folder = os.path.join(out, target)
+    os.makedirs(folder, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def reviews():
+    folder = os.path.join(ROOT, "tests", "fixtures", "admission")
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".create.json"):
+            with open(os.path.join(folder, name), "rb") as f:
+                yield f.read()
+    with open(os.path.join(folder, "policy-cases.json"), "rb") as f:
+        cases = json.load(f)["cases"]
+    for case in cases:
+        yield json.dumps(case["review"], separators=(",", ":")).encode()
+
+
+def main():
+    out = sys.argv[1]
+    manifest_dirs = [os.path.join(ROOT, "tests", "check", "inputs")] + sys.argv[2:]
+
+    # Admission: selector byte (webhook, mode, action, exemptions) + body.
+    # Selector bits: 0 mutate, 1-2 mode, 3 set-mutable, 4 exempt namespaces.
+    objects = []
+    for body in reviews():
+        for selector in (0x00, 0x02, 0x04, 0x01, 0x09, 0x10):
+            write(out, "admission", bytes([selector]) + body)
+        review = json.loads(body)
+        obj = review.get("request", {}).get("object")
+        if isinstance(obj, dict):
+            objects.append(obj)
+
+    # Patch: selector byte + keys + NUL + document.
+    for obj in objects[:40]:
+        document = json.dumps(obj, separators=(",", ":")).encode()
+        for selector in (0x01, 0x03, 0x05, 0x07):
+            write(out, "patch", bytes([selector]) + b"\0" + document)
+        write(out, "patch", b"\x00metadata\nannotations\na/b~c\0" + document)
+        write(out, "patch", b"\x00spec\ntarget\nimmutable\0" + document)
+
+    # Duration: the forms refreshInterval takes in practice and at the edges.
+    for text in ("1h", "1h30m", "0", "0s", "-1.5h", "+15m", "300ms", "1.000000001s",
+                 "2562047h47m16.854775807s", "-2562047h47m16.854775808s", "1\u00b5s",
+                 "1\u03bcs", "768h", ".5s", "1.s"):
+        write(out, "duration", text.encode())
+
+    # Manifest: YAML and JSON files.
+    for folder in manifest_dirs:
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if os.path.isfile(path) and name.endswith((".yaml", ".yml", ".json")):
+                with open(path, "rb") as f:
+                    data = f.read()
+                if len(data) <= 65536:
+                    write(out, "manifest", data)
+
+
+if __name__ == "__main__":
+    main()
