@@ -3,7 +3,8 @@
 The SSM parameter name (first of Names, or Name) selects the behaviour:
 /fault/<behaviour>/<id>, where <id> makes each test's attempt log its own.
 
-  ok            a GetParameters reply with one parameter
+  ok            a GetParameters reply with one parameter (or a
+                GetParameter reply when that is the operation)
   throttle      always ThrottlingException (HTTP 400)
   throttle-N    ThrottlingException for the first N attempts, then ok
   error500-N    InternalServerError (HTTP 500) for the first N attempts, then ok
@@ -171,7 +172,10 @@ class Handler(BaseHTTPRequestHandler):
         parameters = [{"Name": n, "Type": "SecureString", "Value": "fault-standin-value-61d2", "Version": 1,
                        "LastModifiedDate": 1.7e9, "ARN": f"arn:aws:ssm:us-east-1:123456789012:parameter{n}",
                        "DataType": "text"} for n in names]
-        self.reply(200, json.dumps({"Parameters": parameters, "InvalidParameters": []}))
+        if self.headers.get("X-Amz-Target") == "AmazonSSM.GetParameter":
+            self.reply(200, json.dumps({"Parameter": parameters[0]}))
+        else:
+            self.reply(200, json.dumps({"Parameters": parameters, "InvalidParameters": []}))
 
 
 def main():
