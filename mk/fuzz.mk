@@ -11,12 +11,13 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS ?= admission duration patch manifest
+FUZZ_TARGETS ?= admission duration patch manifest sigv4 aws_reply watch
 
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer -pthread $(FUZZ_SANITIZE) \
     $(CPPFLAGS_BASE) $(PKG_CFLAGS)
-FUZZ_LIB_SRCS := $(sort $(wildcard src/admission/*.c src/policy/*.c src/manifest/*.c src/common/*.c))
+FUZZ_LIB_SRCS := $(sort $(wildcard src/admission/*.c src/policy/*.c src/manifest/*.c src/common/*.c \
+    src/aws/*.c src/kube/*.c))
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_LIB := $(FUZZ_BUILD)/libig-fuzz.a
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -63,6 +63,38 @@ def main():
                  "1\u03bcs", "768h", ".5s", "1.s"):
         write(out, "duration", text.encode())
 
+    # SigV4: method, path, query, headers, blank line, body (byte 0: options).
+    for options in (0, 1, 3, 15):
+        write(out, "sigv4", bytes([options]) + b"POST\n/\n\nhost:ssm.us-east-1.amazonaws.com\n"
+              b"content-type:application/x-amz-json-1.1\nx-amz-target:AmazonSSM.GetParameters\n\n"
+              b'{"Names":["/prod/db/password"],"WithDecryption":true}')
+        write(out, "sigv4", bytes([options]) + b"GET\n/a/./b/../c//d\nb=2&a=1&a=0&c=%7e\n"
+              b"host:example.com\nx-amz-meta:  two   spaces  \n\n")
+
+    # AWS replies (byte 0: 0 SSM, 1 STS, 2 error body, 3 error with header, 4 ISO 8601).
+    write(out, "aws_reply", b"\x00" + json.dumps({
+        "Parameters": [{"Name": "/prod/db/password", "Type": "SecureString", "Value": "s3cret",
+                        "Version": 3, "LastModifiedDate": 1.7e9, "DataType": "text",
+                        "ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db/password",
+                        "Selector": ":3"}],
+        "InvalidParameters": ["/missing"], "NextToken": "token"}).encode())
+    write(out, "aws_reply", b"\x01<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+          b"<AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>secret</SecretAccessKey>"
+          b"<SessionToken>token</SessionToken><Expiration>2026-03-01T11:15:00Z</Expiration>"
+          b"</Credentials></AssumeRoleResult></AssumeRoleResponse>")
+    write(out, "aws_reply", b'\x02{"__type":"com.amazonaws#ThrottlingException","message":"Rate exceeded"}')
+    write(out, "aws_reply", b"\x03<ErrorResponse><Error><Code>ExpiredToken</Code><Message>expired"
+          b"</Message></Error><RequestId>1-2-3</RequestId></ErrorResponse>")
+    write(out, "aws_reply", b"\x042026-03-01T11:15:00.123Z")
+
+    # Watch streams: events from the review objects, in one stream (byte 0: chunk size).
+    stream = b""
+    for index, obj in enumerate(objects[:6]):
+        kind = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR", "ADDED")[index]
+        stream += json.dumps({"type": kind, "object": obj}).encode() + b"\n"
+    for chunk in (0, 1, 7, 63):
+        write(out, "watch", bytes([chunk]) + stream)
+
     # Manifest: YAML and JSON files.
     for folder in manifest_dirs:
         if not os.path.isdir(folder):
