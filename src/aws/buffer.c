@@ -36,7 +36,7 @@ static bool buffer_reserve(struct ig_aws_buffer *buffer, size_t extra)
 
 void ig_aws_buffer_append(struct ig_aws_buffer *buffer, const void *data, size_t length)
 {
-    if (!buffer_reserve(buffer, length))
+    if (!buffer_reserve(buffer, length) || !buffer->data)
         return;
     if (length)
         memcpy(buffer->data + buffer->length, data, length);

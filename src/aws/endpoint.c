@@ -63,7 +63,7 @@ int ig_aws_resolve_endpoint(const char *service, const char *region, const char 
         char sdk_name[64], eso_name[64];
         char upper[16];
         size_t i = 0;
-        for (; service[i] && i < sizeof upper - 1; i++)
+        for (; i < sizeof upper - 1 && service[i]; i++)
             upper[i] = (char)((service[i] >= 'a' && service[i] <= 'z') ? service[i] - 'a' + 'A' : service[i]);
         upper[i] = '\0';
         snprintf(sdk_name, sizeof sdk_name, "AWS_ENDPOINT_URL_%s", upper);

@@ -48,12 +48,13 @@ void ig_aws_error_clear(struct ig_aws_error *err)
 
 void ig_aws_error_set(struct ig_aws_error *err, enum ig_aws_error_kind kind, const char *format, ...)
 {
-    if (!err)
-        return;
-    err->kind = kind;
     va_list args;
     va_start(args, format);
-    vsnprintf(err->message, sizeof err->message, format, args);
+    if (err) {
+        err->kind = kind;
+        /* args is initialized by va_start above; clang-tidy's valist check reports it anyway. */
+        vsnprintf(err->message, sizeof err->message, format, args); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    }
     va_end(args);
 }
 
@@ -118,10 +119,8 @@ void ig_aws_error_classify(struct ig_aws_error *err, const char *code, long http
         err->kind = IG_AWS_ERR_SIGNATURE;
     else if (in_list(c, transient_codes) || http_status >= 500)
         err->kind = IG_AWS_ERR_SERVER;
-    else if (http_status == 403)
-        err->kind = IG_AWS_ERR_ACCESS_DENIED;
     else
-        err->kind = IG_AWS_ERR_INVALID_REQUEST;
+        err->kind = http_status == 403 ? IG_AWS_ERR_ACCESS_DENIED : IG_AWS_ERR_INVALID_REQUEST;
     err->expired_token = strcmp(c, "ExpiredTokenException") == 0 || strcmp(c, "ExpiredToken") == 0;
 }
 

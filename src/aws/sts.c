@@ -4,6 +4,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +27,31 @@ void ig_aws_sts_client_cleanup(struct ig_aws_sts_client *client)
         ig_aws_client_cleanup(&client->base);
 }
 
+/* Read exactly count decimal digits. */
+static bool read_digits(const char *text, int count, int *out)
+{
+    int value = 0;
+    for (int i = 0; i < count; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+        value = value * 10 + (text[i] - '0');
+    }
+    *out = value;
+    return true;
+}
+
 int ig_aws_parse_iso8601(const char *text, time_t *out)
 {
-    if (!text)
+    if (!text || strlen(text) < 20)
         return -1;
-    int year, month, day, hour, minute, second, consumed = 0;
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second, &consumed) != 6 ||
-        consumed != 19)
+    /* YYYY-MM-DDTHH:MM:SS, then an optional fraction and the zone. */
+    int year, month, day, hour, minute, second;
+    if (!read_digits(text, 4, &year) || text[4] != '-' || !read_digits(text + 5, 2, &month) || text[7] != '-' ||
+        !read_digits(text + 8, 2, &day) || text[10] != 'T' || !read_digits(text + 11, 2, &hour) ||
+        text[13] != ':' || !read_digits(text + 14, 2, &minute) || text[16] != ':' ||
+        !read_digits(text + 17, 2, &second))
         return -1;
-    const char *rest = text + consumed;
+    const char *rest = text + 19;
     if (*rest == '.') {
         rest++;
         while (*rest >= '0' && *rest <= '9')
