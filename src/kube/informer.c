@@ -510,6 +510,14 @@ static int relist(struct ig_kube_informer *informer, struct ig_kube_status *stat
         qsort(next->items, next->count, sizeof *next->items, compare_cached);
 
     struct ig_kube_snapshot *old = publish(informer, next, rv);
+    ig_info("kube informer listed", IG_F_STR("resource", informer->resource),
+            IG_F_STR("version", informer->version), IG_F_INT("objects", (long long)next->count),
+            IG_F_STR("resource_version", rv));
+    free(rv);
+    notify_diff(informer, old, next);
+    ig_kube_snapshot_release(old);
+
+    /* Synced only once the handlers have seen the first list. */
     pthread_mutex_lock(&informer->lock);
     bool first = informer->stats.lists == 0;
     informer->stats.lists++;
@@ -518,12 +526,6 @@ static int relist(struct ig_kube_informer *informer, struct ig_kube_status *stat
     pthread_mutex_unlock(&informer->lock);
     if (!first)
         ig_counter_add(informer->relists_metric, 1);
-    ig_info("kube informer listed", IG_F_STR("resource", informer->resource),
-            IG_F_STR("version", informer->version), IG_F_INT("objects", (long long)next->count),
-            IG_F_STR("resource_version", rv));
-    free(rv);
-    notify_diff(informer, old, next);
-    ig_kube_snapshot_release(old);
     return 0;
 }
 

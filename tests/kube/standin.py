@@ -738,7 +738,7 @@ class Handler(BaseHTTPRequestHandler):
         with store.cond:
             start_rv = int(rv_text) if rv_text not in ("", "0") else None
             expired = start_rv is not None and start_rv < store.compacted_rv
-            if expired and action.get("http_410"):
+            if action.get("http_410"):
                 raise ApiError(410, "Expired", f"too old resource version: {start_rv} "
                                f"({store.compacted_rv})")
             initial = []
