@@ -11,12 +11,15 @@
  * value is not a plausible region name. */
 int ig_aws_resolve_region(const char *explicit_region, char *out, size_t size, struct ig_aws_error *err);
 
-/* Endpoint URL for service "ssm" or "sts". Order: explicit_url; then, unless
- * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true, AWS_ENDPOINT_URL_SSM (or _STS),
- * then the External Secrets Operator's AWS_SSM_ENDPOINT (or AWS_STS_ENDPOINT),
- * then AWS_ENDPOINT_URL; else https://<service>.<region>.amazonaws.com, with
- * the .amazonaws.com.cn suffix for cn-* regions. STS is always regional.
- * A custom endpoint does not change the signing region. Returns 0 or -1. */
+/* Resolve the endpoint URL for service "ssm" or "sts", in this order:
+ *   1. explicit_url;
+ *   2. AWS_ENDPOINT_URL_SSM (or _STS), the SDKs' per-service variable;
+ *   3. AWS_SSM_ENDPOINT (or AWS_STS_ENDPOINT), the External Secrets Operator's;
+ *   4. AWS_ENDPOINT_URL;
+ *   5. https://<service>.<region>.amazonaws.com, with .amazonaws.com.cn for cn-* regions.
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true skips 2 to 4. STS is always
+ * regional. A custom endpoint does not change the signing region.
+ * Returns 0, or -1 with err set (IG_AWS_ERR_CONFIG). */
 int ig_aws_resolve_endpoint(const char *service, const char *region, const char *explicit_url, char *out,
                             size_t size, struct ig_aws_error *err);
 

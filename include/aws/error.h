@@ -53,9 +53,9 @@ void ig_aws_error_set_message(struct ig_aws_error *err, const char *message);
 /* Strip a "namespace#" prefix and a ":suffix" from a raw error code into out. */
 void ig_aws_error_normalize_code(const char *raw, char *out, size_t size);
 
-/* Parse a JSON 1.1 error body (__type, message/Message) or a Query/XML error
- * body (Error/Code, Error/Message) into err; error_type_header is the value of
- * X-Amzn-ErrorType or NULL, and wins over the body. */
+/* Parse a JSON 1.1 error body (__type, message or Message) or a Query XML
+ * error body (Error/Code, Error/Message) into err. error_type_header is the
+ * X-Amzn-ErrorType header value or NULL. When present, it wins over the body. */
 void ig_aws_error_parse_body(struct ig_aws_error *err, long http_status, const char *error_type_header,
                              const char *body, size_t length);
 

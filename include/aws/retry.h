@@ -4,10 +4,10 @@
  * Only throttling errors, HTTP 5xx, transport errors and timeouts are retried.
  * Delay before retry n (n = 1 for the second attempt) is full jitter:
  * random[0,1) * min(base * 2^(n-1), cap), with base 1 s for throttling and
- * 100 ms otherwise, cap 20 s. A per-client token bucket (500 tokens; a retry
- * costs 5, or 10 after a timeout or transport error; a first-try success
- * refunds 1, a success after retries refunds the last retry's cost) stops
- * retries when a service keeps failing. */
+ * 100 ms otherwise, cap 20 s. A per-client token bucket of 500 tokens stops
+ * retries when a service keeps failing. A retry costs 5 tokens, or 10 after a
+ * timeout or transport error. A first-try success refunds 1 token, and a
+ * success after retries refunds the cost of its last retry. */
 #ifndef IG_AWS_RETRY_H
 #define IG_AWS_RETRY_H
 

@@ -6,11 +6,11 @@
  * both. Every header handed in is signed, so pass only headers that reach
  * the server unchanged (never User-Agent, Expect, Connection or Accept).
  *
- * libcurl's CURLOPT_AWS_SIGV4 is not used. Checked by capturing what libcurl
- * 7.88.1 sends: it exposes neither the canonical request nor the string to
- * sign, it adds no X-Amz-Security-Token (the caller must set the header),
- * and when the caller sets X-Amz-Date to apply a clock offset the header
- * goes out twice. */
+ * libcurl's CURLOPT_AWS_SIGV4 is not used, as a capture of what libcurl
+ * 7.88.1 sends showed. It exposes neither the canonical request nor the
+ * string to sign. It adds no X-Amz-Security-Token, so the caller must set
+ * that header. When the caller sets X-Amz-Date to apply a clock offset, the
+ * header goes out twice. */
 #ifndef IG_AWS_SIGV4_H
 #define IG_AWS_SIGV4_H
 
@@ -67,7 +67,7 @@ struct ig_sigv4_result {
 
 /* Sign a request. Returns 0, or -1 when out of memory or when an input is
  * missing or malformed (a header name with a control character, a date out of
- * range). On failure the result holds no allocation. */
+ * range). On failure the result owns no allocation. */
 int ig_sigv4_sign(const struct ig_sigv4_request *request, const struct ig_sigv4_params *params,
                   struct ig_sigv4_result *result);
 

@@ -1,6 +1,6 @@
 /* SSM Parameter Store over the JSON 1.1 protocol: GetParameter,
  * GetParameters (batched by 10) and GetParametersByPath (all pages).
- * Every call asks for decryption (WithDecryption: true). */
+ * Every call requests decryption (WithDecryption: true). */
 #ifndef IG_AWS_SSM_H
 #define IG_AWS_SSM_H
 

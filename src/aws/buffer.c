@@ -18,7 +18,7 @@ static bool buffer_reserve(struct ig_aws_buffer *buffer, size_t extra)
     size_t capacity = buffer->capacity ? buffer->capacity : 256;
     while (capacity < needed)
         capacity *= 2;
-    /* Grow by copying so that the old block can be wiped: it may hold a token. */
+    /* Grow by copying, so that the old block can be wiped: it may contain a token. */
     char *data = malloc(capacity);
     if (!data) {
         buffer->failed = true;

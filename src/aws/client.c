@@ -37,7 +37,7 @@ static int parse_endpoint(struct ig_aws_client *client, struct ig_aws_error *err
         port = NULL;
     if (curl_url_get(url, CURLUPART_PATH, &path, 0) != CURLUE_OK)
         path = NULL;
-    /* The Host header carries the port unless it is the scheme's default. */
+    /* The Host header contains the port unless it is the scheme's default. */
     bool default_port = !port || (strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
                         (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0);
     int n = default_port ? snprintf(client->host, sizeof client->host, "%s", host)
@@ -127,9 +127,9 @@ static void free_lines(char **lines, size_t count)
     }
 }
 
-/* One attempt. Returns 0 on a 2xx reply. Otherwise -1 with err set; a reply's
- * Date header is copied to server_date, and *credential_failure tells that no
- * request was sent because credentials could not be had. */
+/* Send one attempt. Returns 0 on a 2xx reply, otherwise -1 with err set.
+ * A reply's Date header is copied to server_date. *credential_failure is set
+ * when no request was sent because the provider returned no credentials. */
 static int send_once(struct ig_aws_client *client, struct ig_aws_credential_provider *provider,
                      const struct ig_aws_call *call, struct ig_aws_http_response *response, char *server_date,
                      size_t date_size, bool *credential_failure, struct ig_aws_error *err)

@@ -271,7 +271,7 @@ static bool valid_duration(int duration_s, struct ig_aws_error *err)
     return false;
 }
 
-/* Read a web identity token file; the token is trimmed of trailing whitespace. */
+/* Read a web identity token file and trim trailing whitespace from the token. */
 static char *read_token_file(const char *path, struct ig_aws_error *err)
 {
     FILE *f = fopen(path, "rb");

@@ -76,7 +76,7 @@ static const char *const throttling_codes[] = {
     "PriorRequestNotComplete", "EC2ThrottledException", NULL,
 };
 
-/* Transient codes the SDKs retry like a 5xx; IDPCommunicationError is STS's. */
+/* Transient codes the SDKs retry like a 5xx. IDPCommunicationError comes from STS. */
 static const char *const transient_codes[] = {
     "RequestTimeout", "RequestTimeoutException", "InternalServerError", "InternalFailure", "ServiceUnavailable",
     "IDPCommunicationError", NULL,
@@ -130,8 +130,8 @@ void ig_aws_error_set_message(struct ig_aws_error *err, const char *message)
         err->message[0] = '\0';
         return;
     }
-    /* Signature-mismatch replies of Query services append the canonical
-     * request and the string to sign, which include the session token. */
+    /* Some AWS signature-mismatch messages echo the canonical request and the
+     * string to sign, and those can contain the session token. */
     size_t length = strlen(message);
     static const char *const cuts[] = {"The Canonical String", "Canonical String", "canonical string",
                                        "The String-to-Sign", "String-to-Sign", NULL};

@@ -96,8 +96,8 @@ int ig_sigv4_format_amz_date(time_t t, char out[IG_SIGV4_AMZ_DATE_SIZE])
     return 0;
 }
 
-/* Lower-case copy of a header name; NULL when empty or holding a byte that
- * cannot appear in a field name. */
+/* Return a lower-case copy of a header name, or NULL when the name is empty
+ * or contains a byte that cannot appear in a field name. */
 static char *lower_name(const char *name)
 {
     size_t length = strlen(name);
@@ -173,7 +173,7 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Percent-decode text[0..length) and append it SigV4-encoded (slash too). */
+/* Percent-decode text[0..length) and append it SigV4-encoded, '/' included. */
 static void append_reencoded(struct ig_aws_buffer *out, const char *text, size_t length)
 {
     struct ig_aws_buffer decoded = {0};

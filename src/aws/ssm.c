@@ -30,7 +30,7 @@ static void json_wipe(cJSON *item)
         OPENSSL_cleanse(item->valuestring, strlen(item->valuestring));
 }
 
-/* Wipe every string of a cJSON tree, then delete it: replies carry values. */
+/* Wipe every string of a cJSON tree, then delete it, because replies contain values. */
 static void json_wipe_delete(cJSON *item)
 {
     if (!item)
@@ -215,7 +215,7 @@ void ig_ssm_client_cleanup(struct ig_ssm_client *client)
         ig_aws_client_cleanup(&client->base);
 }
 
-/* POST one SSM operation with a JSON body; returns the parsed reply. */
+/* POST one SSM operation with a JSON body. Returns the parsed reply, or NULL with err set. */
 static cJSON *ssm_call(struct ig_ssm_client *client, const char *operation, cJSON *request,
                        struct ig_aws_error *err)
 {

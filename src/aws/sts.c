@@ -97,7 +97,7 @@ static xmlNode *find_child(xmlNode *parent, const char *name)
     return NULL;
 }
 
-/* Wipe every text node before the document is freed: they hold the keys. */
+/* Wipe every text node before the document is freed, because they contain the keys. */
 static void wipe_text(xmlNode *node)
 {
     for (xmlNode *n = node; n; n = n->next) {

@@ -152,7 +152,7 @@ cleanup:
         free(text);
     }
     if (root) {
-        /* The tree holds the values when --show-values is given. */
+        /* The tree contains the values when --show-values is given. */
         cJSON *item;
         cJSON_ArrayForEach(item, parameters)
         {

@@ -12,10 +12,13 @@ The SSM parameter name (first of Names, or Name) selects the behaviour:
   hang          accept the request and never reply (until the client gives up)
   truncated     promise 500 body bytes, send 40, close the connection
   truncated-N   truncated for the first N attempts, then ok
-  skew          the server clock runs one hour ahead; a request whose
+  skew          the server clock runs one hour ahead. A request whose
                 X-Amz-Date is more than 5 minutes off gets InvalidSignatureException
-                "Signature expired" with that clock in the Date header
+                "Signature expired", with that clock in the Date header.
   expired-N     ExpiredTokenException for the first N attempts, then ok
+
+GetParametersByPath on any path returns four pages of 2, 0, 1 and 0
+parameters, linked by NextToken, with the log key being the path.
 
 STS: AssumeRole and AssumeRoleWithWebIdentity return fresh credentials that
 expire in one hour; the log key is the RoleArn.
@@ -128,6 +131,9 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, xml, "text/xml")
 
     def ssm(self, request):
+        if "Path" in request:
+            self.pages(request)
+            return
         names = request.get("Names") or [request.get("Name", "")]
         name = names[0]
         parts = name.split("/")
@@ -167,6 +173,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.ok(names)
         else:
             self.ok(names)
+
+    def pages(self, request):
+        """GetParametersByPath in four pages of 2, 0, 1 and 0 parameters; only the last has no NextToken."""
+        path = request["Path"]
+        record(path, self.entry())
+        layout = {None: (["a", "b"], "t1"), "t1": ([], "t2"), "t2": (["c"], "t3"), "t3": ([], None)}
+        token = request.get("NextToken")
+        if token not in layout:
+            self.json_error(400, "InvalidNextToken", "The token is invalid")
+            return
+        leaves, next_token = layout[token]
+        reply = {"Parameters": [{"Name": f"{path}/{leaf}", "Type": "String", "Value": f"page-value-{leaf}",
+                                 "Version": 1, "LastModifiedDate": 1.7e9} for leaf in leaves]}
+        if next_token:
+            reply["NextToken"] = next_token
+        self.reply(200, json.dumps(reply))
 
     def ok(self, names):
         parameters = [{"Name": n, "Type": "SecureString", "Value": "fault-standin-value-61d2", "Version": 1,

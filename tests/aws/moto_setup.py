@@ -6,7 +6,7 @@ unauthenticated ones. Everything after them is signed with the admin key, and
 moto checks every signature from then on.
 
 Writes a JSON fixture with the keys, role ARNs and expected values to the
-path given as the second argument. The fixture holds test-only secrets.
+path given as the second argument. The fixture contains test-only secrets.
 """
 
 import json

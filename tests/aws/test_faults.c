@@ -470,3 +470,24 @@ Test(faults, connection_reused_across_calls)
     ig_ssm_client_cleanup(&client);
     ig_aws_credential_provider_free(keys);
 }
+
+Test(faults, paging_follows_short_and_empty_pages)
+{
+    char path[128];
+    int n = snprintf(path, sizeof path, "/fault-pages/run-%ld", (long)getpid());
+    cr_assert(n > 0 && (size_t)n < sizeof path);
+    struct ig_aws_credential_provider *keys = fault_keys();
+    struct ig_ssm_client client;
+    fault_client(&client, keys, NULL, 0);
+    struct ig_ssm_parameter_list list = {0};
+    struct ig_aws_error err;
+    cr_assert_eq(ig_ssm_get_parameters_by_path(&client, path, true, &list, &err), 0, "%s", err.message);
+    cr_assert_eq(list.count, 3);
+    cr_assert_str_eq(list.items[2].value, "page-value-c");
+    cJSON *log = attempts_for(path);
+    cr_assert_eq(cJSON_GetArraySize(log), 4);
+    cJSON_Delete(log);
+    ig_ssm_parameter_list_clear(&list);
+    ig_ssm_client_cleanup(&client);
+    ig_aws_credential_provider_free(keys);
+}

@@ -368,8 +368,8 @@ Test(moto, chained_role_cannot_skip_hop)
     ig_aws_credential_provider_free(final);
 }
 
-/* moto 5.2.1 with IAM authentication on answers an unsigned request with
- * HTTP 500 (it reads the Authorization header unconditionally), so the
+/* moto 5.2.1 with IAM authentication on returns HTTP 500 for an unsigned
+ * request, because it reads the Authorization header unconditionally. So the
  * unsigned AssumeRoleWithWebIdentity runs as moto's one allowed
  * unauthenticated action, re-armed through its reset-auth control API. The
  * fault stand-in checks that the call really goes out unsigned. */

@@ -302,8 +302,8 @@ Test(sigv4, aws_c_auth_v4_header_vectors)
     free_names(cases, count);
 }
 
-/* Classic suite: every case folder holds NAME.req, .creq, .sts, .authz and
- * .sreq; the .req already carries X-Amz-Date. Folders nest one level. */
+/* Classic suite: every case folder contains NAME.req, .creq, .sts, .authz and
+ * .sreq, and the .req already contains X-Amz-Date. Folders nest one level. */
 static void run_classic_case(const char *dir, const char *label, const char *name, size_t *ran)
 {
     char file[512];
