@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,4 +173,38 @@ Test(aws_credentials, copy_and_clear)
     ig_aws_credentials_clear(&dst);
     cr_assert_null(dst.access_key_id);
     cr_assert_null(dst.secret_access_key);
+}
+
+static void *get_repeatedly(void *context)
+{
+    struct ig_aws_credential_provider *provider = context;
+    for (int i = 0; i < 500; i++) {
+        struct ig_aws_credentials creds;
+        struct ig_aws_error err;
+        if (ig_aws_credential_provider_get(provider, &creds, &err) != 0)
+            return (void *)1;
+        bool same = strcmp(creds.access_key_id, "ASIAFETCH1") == 0;
+        ig_aws_credentials_clear(&creds);
+        if (!same)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+Test(aws_credentials, concurrent_gets_share_one_fetch)
+{
+    time_t clock = 7000;
+    struct ig_aws_credential_provider *provider = ig_aws_credential_provider_new(&counting_ops, NULL);
+    cr_assert_not_null(provider);
+    ig_aws_credential_provider_set_clock(provider, fake_now, &clock);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&threads[i], NULL, get_repeatedly, provider), 0);
+    for (int i = 0; i < 4; i++) {
+        void *result = NULL;
+        cr_assert_eq(pthread_join(threads[i], &result), 0);
+        cr_assert_null(result, "thread %d got other credentials or an error", i);
+    }
+    cr_assert_eq(provider->fetch_count, 1);
+    ig_aws_credential_provider_free(provider);
 }
