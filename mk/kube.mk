@@ -40,7 +40,7 @@ $(KUBE_TSAN_BIN): $(KUBE_TSAN_OBJS) $(LIB)
 
 -include $(KUBE_TEST_OBJS:.o=.d) $(KUBE_TSAN_OBJS:.o=.d) $(BUILD)/obj/tests/kube/leader_driver.d
 
-TEST_STEPS += kube-standin kube-client kube-client-tsan
+TEST_STEPS += kube-standin kube-client kube-client-tsan kube-leader kube-kubectl
 
 .PHONY: kube-standin kube-client kube-client-tsan kube-client-single kube-leader kube-kubectl
 
@@ -57,7 +57,7 @@ kube-client-single: $(KUBE_TSAN_BIN)
 	sh tests/run-step.sh kube-client-$(VARIANT) env TSAN_OPTIONS=halt_on_error=1 \
 	    python3 tests/kube/run_client_tests.py $(KUBE_TSAN_BIN)
 
-kube-leader: $(KUBE_LEADER_BIN) bin/immutable-guard
+kube-leader: $(KUBE_LEADER_BIN)
 	sh tests/run-step.sh kube-leader python3 tests/kube/test_leader.py $(KUBE_LEADER_BIN)
 
 kube-kubectl:

@@ -339,6 +339,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         raw = self.read_body()
+        body_type = (self.headers.get("Content-Type") or "application/json").split(";")[0]
         entry = {"time": started, "method": method, "path": url.path, "query": query,
                  "user_agent": self.headers.get("User-Agent", ""),
                  "content_type": self.headers.get("Content-Type", ""), "user": None}
@@ -360,6 +361,11 @@ class Handler(BaseHTTPRequestHandler):
             if url.path.startswith("/_standin/"):
                 code = self.control(method, url.path, entry["body"])
                 return
+            if raw and not body_type.endswith("json"):
+                # Real API servers also take protobuf and YAML; the stand-in only JSON.
+                raise ApiError(415, "UnsupportedMediaType",
+                               f'the stand-in API server only decodes JSON bodies, not '
+                               f'"{body_type}"')
             action = self.store.take_fault(method, url.path, query)
             if action and "status" in action:
                 headers = {}
