@@ -309,11 +309,14 @@ static int send_with_retries(struct ig_aws_client *client, struct ig_aws_credent
         last_cost = cost;
         retries++;
         ig_counter_add(client->retries, 1);
-        double delay = ig_aws_retry_backoff(&client->retry, retries, err->kind == IG_AWS_ERR_THROTTLED);
+        const struct ig_aws_retry_options *policy = &client->retry.options;
+        double delay = ig_aws_retry_delay(&client->retry, retries, err->kind == IG_AWS_ERR_THROTTLED,
+                                          policy->random(policy->context));
         ig_info("aws request failed, retrying", IG_F_STR("service", client->service),
                 IG_F_STR("operation", call->operation), IG_F_INT("attempt", attempts),
                 IG_F_STR("error", ig_aws_error_kind_name(err->kind)), IG_F_STR("error_code", err->code),
                 IG_F_INT("http_status", err->http_status), IG_F_INT("delay_ms", (long long)(delay * 1000)));
+        policy->sleep(delay, policy->context);
     }
 }
 
