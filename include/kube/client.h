@@ -1,12 +1,12 @@
 /* HTTPS client for the Kubernetes API (libcurl), shared by every thread of the
- * daemon. It adds the bearer token (re-read from the token file at most every
- * 60 s, and at once after a 401, when that request is retried once), retries
- * 429 after Retry-After and 5xx or transport failures with jittered backoff,
- * and turns every non-2xx reply into a typed ig_kube_status.
+ * daemon. It sends the bearer token, which it re-reads from the token file at
+ * most every 60 s and at once after a 401 (that request is then retried once).
+ * It retries 429 after Retry-After, and 5xx or transport failures with
+ * jittered backoff. Every non-2xx reply becomes a typed ig_kube_status.
  *
  * Writes (POST, PUT, PATCH, DELETE) pass a write guard first, so that a
- * replica that has lost leadership stops writing at once; lease requests
- * bypass it. */
+ * replica that has lost leadership stops writing at once. Lease requests
+ * bypass the guard. */
 #ifndef IG_KUBE_CLIENT_H
 #define IG_KUBE_CLIENT_H
 

@@ -1,5 +1,5 @@
-/* Where and how to reach the Kubernetes API: in-cluster service-account
- * configuration or a kubeconfig file. */
+/* Connection settings for the Kubernetes API, read from the in-cluster
+ * service account or from a kubeconfig file. */
 #ifndef IG_KUBE_CONFIG_H
 #define IG_KUBE_CONFIG_H
 

@@ -1,7 +1,7 @@
 /* Events (events.k8s.io/v1) about objects, with the spam control client-go
- * applies: an identical event within the series window becomes one Event with
- * a growing series count, and each object gets a token bucket of 25 events
- * refilled at one per 300 s; events beyond it are dropped and counted. */
+ * applies. An identical event within the series window becomes one Event
+ * with a growing series count. Each object gets a token bucket of 25 events,
+ * refilled at one per 300 s, and events beyond it are dropped and counted. */
 #ifndef IG_KUBE_EVENTS_H
 #define IG_KUBE_EVENTS_H
 

@@ -4,7 +4,7 @@
  * Readers take a snapshot: an immutable, sorted view that stays valid until
  * released, whatever the watch thread does meanwhile. The watch thread builds
  * each new snapshot without holding the lock and only swaps the pointer under
- * it; objects are shared between snapshots by reference count. */
+ * it. Snapshots share objects by reference count. */
 #ifndef IG_KUBE_INFORMER_H
 #define IG_KUBE_INFORMER_H
 
@@ -63,7 +63,7 @@ char *ig_kube_informer_resource_version(struct ig_kube_informer *informer);
 struct ig_kube_informer_stats {
     unsigned long lists;          /* complete lists, the first included */
     unsigned long watches;        /* watch streams opened */
-    unsigned long expired;        /* 410 answers, by HTTP or ERROR event */
+    unsigned long expired;        /* 410 replies, by HTTP status or ERROR event */
     unsigned long events;         /* ADDED, MODIFIED and DELETED applied */
     unsigned long bookmarks;
 };

@@ -1,9 +1,9 @@
-/* Leader election with a coordination.k8s.io/v1 Lease, following client-go's
- * rules: a candidate takes over only after a full lease duration in which the
- * record it observed did not change (its own clock, never the timestamps in
- * the record); every write carries the resourceVersion it read, so a 409 means
- * another replica won; a leader that has not renewed within the renew deadline
- * stops leading at once and becomes a candidate again. */
+/* Leader election with a coordination.k8s.io/v1 Lease, following client-go.
+ * A candidate takes over only after a full lease duration in which the record
+ * it observed did not change, measured on its own clock and never with the
+ * timestamps in the record. Every write carries the resourceVersion it read,
+ * so a 409 means another replica won. A leader that has not renewed within
+ * the renew deadline stops leading at once and becomes a candidate again. */
 #ifndef IG_KUBE_LEADER_H
 #define IG_KUBE_LEADER_H
 

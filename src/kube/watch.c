@@ -112,7 +112,7 @@ int ig_kube_watch_parser_feed(struct ig_kube_watch_parser *parser, const char *d
     if (rc == 0)
         parser->scanned = parser->length;
 
-    /* Drop delivered bytes so the buffer only holds the event in progress. */
+    /* Drop delivered bytes so the buffer only contains the event in progress. */
     if (consumed > 0) {
         memmove(parser->buffer, parser->buffer + consumed, parser->length - consumed);
         parser->length -= consumed;

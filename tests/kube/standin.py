@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Stand-in Kubernetes API server for immutable-guard tests.
 
-It serves HTTPS on a loopback port, checks bearer tokens (or a client
-certificate signed by --client-ca), and behaves like kube-apiserver for the
+It serves HTTPS on a loopback port and checks bearer tokens, or a client
+certificate signed by --client-ca. It behaves like kube-apiserver for the
 resources the daemon touches: discovery, namespaces, Secrets, ServiceAccounts
 and their tokens, Events (core/v1 and events.k8s.io/v1), Leases and the
-External Secrets Operator kinds. It keeps resourceVersions, answers 409 on
-stale writes, applies the Secret `immutable` rules, DELETE preconditions,
-finalizers, paginated lists with expiring continue tokens and watch streams.
+External Secrets Operator kinds. It keeps resourceVersions and returns 409 on
+stale writes. It applies the Secret `immutable` rules, DELETE preconditions
+and finalizers, and serves paginated lists with expiring continue tokens and
+watch streams.
 
 Paths under /_standin/ control it from tests (any valid token may call them):
   GET  /_standin/log                 every request handled so far
@@ -89,7 +90,7 @@ WATCH_TERMINATOR = object()
 
 
 class ApiError(Exception):
-    """A failure answered with a Status body."""
+    """A failure returned as a Status body."""
 
     def __init__(self, code, reason, message, details=None, headers=None):
         super().__init__(message)
@@ -914,6 +915,7 @@ class Handler(BaseHTTPRequestHandler):
         elif not MICROTIME_RE.match(str(event_time)):
             raise ApiError(400, "BadRequest", f'parsing time "{event_time}" as '
                            '"2006-01-02T15:04:05.000000Z07:00": cannot parse as MicroTime')
+
         for field in ("deprecatedSource", "deprecatedFirstTimestamp",
                       "deprecatedLastTimestamp", "deprecatedCount"):
             if obj.get(field) not in (None, {}, 0, ""):
@@ -939,6 +941,7 @@ class Handler(BaseHTTPRequestHandler):
             causes.append(("FieldValueNotSupported", "type",
                            f'Unsupported value: "{obj.get("type")}": supported values: '
                            '"Normal", "Warning"'))
+
         series = obj.get("series")
         if series is not None:
             if not isinstance(series.get("count"), int) or series["count"] < 2:

@@ -72,7 +72,7 @@ static struct ig_kube_informer *secret_informer(struct ig_kube_client *client, c
     return informer;
 }
 
-/* Wait until the informer's cache holds name (present) or not (absent). */
+/* Wait until the informer's cache contains name (present) or not (absent). */
 static bool wait_for(struct ig_kube_informer *informer, const char *ns, const char *name,
                      bool present, double timeout)
 {
@@ -200,7 +200,7 @@ Test(kube_informer, http_410_relists)
     struct ig_kube_client *client = admin_client();
     const char *ns = fresh_namespace("http410");
     struct counts counts = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
-    /* The first watch ends after 1 s; the next one is answered HTTP 410. */
+    /* The first watch ends after 1 s; the next one gets HTTP 410. */
     struct ig_kube_informer *informer = secret_informer(client, ns, 1, &counts);
     add_fault(ns, "{\"http_410\":true}");
     struct ig_kube_informer_stats stats;

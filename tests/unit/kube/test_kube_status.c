@@ -28,7 +28,7 @@ Test(kube_status, parses_invalid_causes)
 
 Test(kube_status, reason_wins_over_message)
 {
-    /* The message talks about a conflict; the reason says AlreadyExists. */
+    /* The message talks about a conflict; the reason is AlreadyExists. */
     const char *body = "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\","
                        "\"message\":\"Conflict: object has been modified\",\"code\":409}";
     struct ig_kube_status st = {0};
