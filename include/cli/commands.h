@@ -4,6 +4,7 @@
 #define IG_CLI_COMMANDS_H
 
 int ig_cmd_version(int argc, char **argv);
+int ig_cmd_serve(int argc, char **argv);
 int ig_cmd_check(int argc, char **argv);
 int ig_cmd_ssm(int argc, char **argv);
 

@@ -1,0 +1,627 @@
+#include "transport/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/version.h"
+#include "transport/acceptor.h"
+#include "transport/listen.h"
+#include "transport/mhd_log.h"
+#include "transport/probe.h"
+#include "transport/tls_store.h"
+
+/* TLS 1.2 is the oldest version offered; kube-apiserver negotiates 1.3. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* After an early 413, at most this much more of the body is read and dropped
+ * before the connection is closed. Closing with unread data sends a TCP
+ * reset, and a client that is still writing then fails before it reads the
+ * reply. On loopback, curl still had about 3 MiB in flight when it read the reply. */
+#define DRAIN_AFTER_EARLY_REPLY (32 * 1024 * 1024)
+
+/* HTTP status codes this server produces itself, for the error counter. */
+static const unsigned counted_codes[] = {400, 404, 405, 413, 415, 500};
+#define COUNTED_CODE_COUNT (sizeof counted_codes / sizeof counted_codes[0])
+
+struct ig_server {
+    struct ig_server_config config;
+    struct ig_tls_store *tls;
+    struct ig_probe_server *probe;
+    struct ig_worker *workers;
+    unsigned worker_count;
+    struct ig_acceptor *acceptor;
+    unsigned port;
+    atomic_bool ready;
+    atomic_bool stopping;
+    atomic_long in_flight;
+
+    struct ig_counter *errors_by_code[COUNTED_CODE_COUNT];
+    struct ig_counter *errors_other;
+    struct ig_counter *connections_accepted;
+    struct ig_gauge *connections_open;
+    struct ig_gauge *requests_in_flight;
+};
+
+/* State of one HTTP request, kept in MHD's per-request pointer. */
+struct request {
+    enum ig_webhook webhook;
+    char *body;
+    size_t length;
+    size_t capacity;
+    bool rejected;      /* an error reply is queued; any body is dropped */
+    bool replied_early; /* a 413 was written mid-body; the connection will close */
+    size_t drained;
+};
+
+static void count_error(struct ig_server *server, unsigned code)
+{
+    for (size_t i = 0; i < COUNTED_CODE_COUNT; i++) {
+        if (counted_codes[i] == code) {
+            ig_counter_add(server->errors_by_code[i], 1);
+            return;
+        }
+    }
+    ig_counter_add(server->errors_other, 1);
+}
+
+static void client_address(struct MHD_Connection *connection, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "unknown");
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, out, (socklen_t)size);
+    else if (address->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)address)->sin6_addr, out,
+                  (socklen_t)size);
+}
+
+static const char *status_reason(unsigned code)
+{
+    switch (code) {
+    case 400: return "BadRequest";
+    case 404: return "NotFound";
+    case 405: return "MethodNotAllowed";
+    case 413: return "RequestEntityTooLarge";
+    case 415: return "UnsupportedMediaType";
+    case 503: return "ServiceUnavailable";
+    default: return "InternalError";
+    }
+}
+
+/* A Status body for the error; a fixed text when even that cannot be built. */
+static char *error_body(unsigned code, const char *message)
+{
+    char *body = ig_admission_status_body((int)code, status_reason(code), message);
+    if (body)
+        return body;
+    static const char fallback[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                                   "\"status\":\"Failure\",\"message\":\"out of memory\","
+                                   "\"reason\":\"InternalError\",\"code\":500}";
+    return strdup(fallback);
+}
+
+static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connection *connection,
+                                  unsigned code, const char *body, size_t length)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!response)
+        return MHD_NO;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+    /* During shutdown, ask clients not to send more requests on this connection. */
+    if (atomic_load(&server->stopping))
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result queued = MHD_queue_response(connection, code, response);
+    MHD_destroy_response(response);
+    if (code >= 400)
+        count_error(server, code);
+    return queued;
+}
+
+static enum MHD_Result reject(struct ig_server *server, struct MHD_Connection *connection,
+                              struct request *request, const char *method, const char *url,
+                              unsigned code, const char *message)
+{
+    char remote[INET6_ADDRSTRLEN];
+    client_address(connection, remote, sizeof remote);
+    ig_warn("request rejected", IG_F_INT("code", code), IG_F_STR("method", method),
+            IG_F_STR("path", url), IG_F_STR("remote", remote), IG_F_STR("reason", message));
+
+    request->rejected = true;
+    char *body = error_body(code, message);
+    if (!body)
+        return MHD_NO;
+    enum MHD_Result queued = queue_json(server, connection, code, body, strlen(body));
+    free(body);
+    return queued;
+}
+
+/* True when the media type of a Content-Type value is application/json;
+ * parameters such as charset are allowed. */
+static bool is_json_media_type(const char *value)
+{
+    static const char json[] = "application/json";
+    if (!value)
+        return false;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (strncasecmp(value, json, sizeof json - 1) != 0)
+        return false;
+    const char *rest = value + sizeof json - 1;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    return *rest == '\0' || *rest == ';';
+}
+
+static bool wait_writable(int fd)
+{
+    struct pollfd entry = {.fd = fd, .events = POLLOUT};
+    return poll(&entry, 1, 100) > 0;
+}
+
+/* Write a complete 413 reply on the TLS session while the client may still be
+ * sending the body. libmicrohttpd 0.9.75 refuses MHD_queue_response while it
+ * reads a body, and would otherwise read all of it first. The connection is
+ * closed afterwards, so MHD's own state for it does not matter. */
+static bool write_early_reply(struct ig_server *server, struct MHD_Connection *connection,
+                              const char *body)
+{
+    const union MHD_ConnectionInfo *session_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const union MHD_ConnectionInfo *fd_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!session_info || !session_info->tls_session || !fd_info)
+        return false;
+    gnutls_session_t session = (gnutls_session_t)session_info->tls_session;
+
+    size_t body_length = strlen(body);
+    char *reply = NULL;
+    size_t reply_length = 0;
+    FILE *out = open_memstream(&reply, &reply_length);
+    if (!out)
+        return false;
+    fprintf(out,
+            "HTTP/1.1 413 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+            "Connection: close\r\n\r\n",
+            MHD_get_reason_phrase_for(MHD_HTTP_CONTENT_TOO_LARGE), body_length);
+    fwrite(body, 1, body_length, out);
+    if (fclose(out) != 0) {
+        free(reply);
+        return false;
+    }
+
+    size_t sent = 0;
+    int attempts = 0;
+    while (sent < reply_length && attempts < 20) {
+        ssize_t written = gnutls_record_send(session, reply + sent, reply_length - sent);
+        if (written == GNUTLS_E_AGAIN || written == GNUTLS_E_INTERRUPTED) {
+            attempts++;
+            wait_writable(fd_info->connect_fd);
+            /* GnuTLS takes the same arguments again after EAGAIN. */
+            continue;
+        }
+        if (written < 0)
+            break;
+        sent += (size_t)written;
+    }
+    free(reply);
+    count_error(server, MHD_HTTP_CONTENT_TOO_LARGE);
+    return sent == reply_length;
+}
+
+/* Reply 413 at once, before the rest of the body, and drop what follows. */
+static enum MHD_Result reply_too_large(struct ig_server *server, struct MHD_Connection *connection,
+                                       struct request *request, const char *method,
+                                       const char *url, const char *message)
+{
+    char remote[INET6_ADDRSTRLEN];
+    client_address(connection, remote, sizeof remote);
+    ig_warn("request rejected", IG_F_INT("code", MHD_HTTP_CONTENT_TOO_LARGE),
+            IG_F_STR("method", method), IG_F_STR("path", url), IG_F_STR("remote", remote),
+            IG_F_STR("reason", message));
+    free(request->body);
+    request->body = NULL;
+    request->length = request->capacity = 0;
+    request->replied_early = true;
+
+    char *body = error_body(MHD_HTTP_CONTENT_TOO_LARGE, message);
+    bool written = body && write_early_reply(server, connection, body);
+    free(body);
+    return written ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connection *connection,
+                                     struct request *request, const char *url, const char *method)
+{
+    char message[512];
+
+    if (strcmp(url, "/validate") == 0) {
+        request->webhook = IG_WEBHOOK_VALIDATE;
+    } else if (strcmp(url, "/mutate") == 0) {
+        request->webhook = IG_WEBHOOK_MUTATE;
+    } else {
+        snprintf(message, sizeof message,
+                 "no handler for path \"%.200s\"; the webhook serves POST /validate and POST /mutate",
+                 url);
+        return reject(server, connection, request, method, url, MHD_HTTP_NOT_FOUND, message);
+    }
+
+    if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        snprintf(message, sizeof message, "method %.32s is not allowed on %s; use POST", method,
+                 url);
+        return reject(server, connection, request, method, url, MHD_HTTP_METHOD_NOT_ALLOWED,
+                      message);
+    }
+
+    const char *content_type =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!is_json_media_type(content_type)) {
+        snprintf(message, sizeof message,
+                 "Content-Type \"%.100s\" is not supported; send an AdmissionReview as "
+                 "application/json",
+                 content_type ? content_type : "");
+        return reject(server, connection, request, method, url, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                      message);
+    }
+
+    const char *length_text =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (length_text) {
+        /* MHD has already rejected a Content-Length that is not a number. */
+        errno = 0;
+        char *end = NULL;
+        unsigned long long declared = strtoull(length_text, &end, 10);
+        bool too_large = errno == ERANGE || declared > server->config.max_body_bytes;
+        if (too_large) {
+            snprintf(message, sizeof message,
+                     "request body of %.24s bytes is larger than the limit of %zu bytes "
+                     "(--max-body-bytes)",
+                     length_text, server->config.max_body_bytes);
+            /* A client that waits for "100 Continue" sends no body after a
+             * queued reply. Any other client is already sending it, and
+             * MHD would close the connection right after the reply with the
+             * body unread, so that the TCP reset can destroy the reply. */
+            const char *expect =
+                MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+            if (expect && strcasecmp(expect, "100-continue") == 0)
+                return reject(server, connection, request, method, url,
+                              MHD_HTTP_CONTENT_TOO_LARGE, message);
+            return reply_too_large(server, connection, request, method, url, message);
+        }
+        if (declared > 0) {
+            request->body = malloc((size_t)declared);
+            if (!request->body)
+                return MHD_NO;
+            request->capacity = (size_t)declared;
+        }
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connection *connection,
+                                    struct request *request, const char *url, const char *method,
+                                    const char *data, size_t *size)
+{
+    size_t incoming = *size;
+    *size = 0;
+    if (request->rejected)
+        return MHD_YES; /* reply queued already; drop the body */
+    if (request->replied_early) {
+        request->drained += incoming;
+        return request->drained > DRAIN_AFTER_EARLY_REPLY ? MHD_NO : MHD_YES;
+    }
+
+    size_t limit = server->config.max_body_bytes;
+    if (incoming > limit - request->length) {
+        char message[256];
+        snprintf(message, sizeof message,
+                 "request body is larger than the limit of %zu bytes (--max-body-bytes)", limit);
+        return reply_too_large(server, connection, request, method, url, message);
+    }
+
+    if (request->length + incoming > request->capacity) {
+        size_t capacity = request->capacity ? request->capacity : 16384;
+        while (capacity < request->length + incoming)
+            capacity = capacity > limit / 2 ? limit : capacity * 2;
+        char *grown = realloc(request->body, capacity);
+        if (!grown)
+            return MHD_NO;
+        request->body = grown;
+        request->capacity = capacity;
+    }
+    memcpy(request->body + request->length, data, incoming);
+    request->length += incoming;
+    return MHD_YES;
+}
+
+static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Connection *connection,
+                                      struct request *request)
+{
+    if (request->rejected)
+        return MHD_YES;
+    if (request->replied_early)
+        return MHD_NO; /* close: the 413 went out already */
+
+    struct ig_admission_outcome outcome = {0};
+    const char *body = request->body ? request->body : "";
+    if (!ig_admission_handle(request->webhook, body, request->length, &server->config.admission,
+                             &outcome)) {
+        ig_error("out of memory deciding an admission review",
+                 IG_F_STR("webhook", ig_webhook_name(request->webhook)));
+        char *error = error_body(MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                 "out of memory deciding the admission review; retry the request");
+        enum MHD_Result queued =
+            error ? queue_json(server, connection, MHD_HTTP_INTERNAL_SERVER_ERROR, error,
+                               strlen(error))
+                  : MHD_NO;
+        free(error);
+        ig_admission_outcome_free(&outcome);
+        return queued;
+    }
+    enum MHD_Result queued = queue_json(server, connection, (unsigned)outcome.http_status,
+                                        outcome.body ? outcome.body : "", outcome.body_length);
+    ig_admission_outcome_free(&outcome);
+    return queued;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    struct ig_server *server = cls;
+    struct request *request = *con_cls;
+    (void)version;
+
+    if (!request) {
+        request = calloc(1, sizeof *request);
+        if (!request)
+            return MHD_NO;
+        *con_cls = request;
+        atomic_fetch_add(&server->in_flight, 1);
+        ig_gauge_add(server->requests_in_flight, 1);
+        return begin_request(server, connection, request, url, method);
+    }
+    if (*upload_data_size > 0)
+        return collect_body(server, connection, request, url, method, upload_data,
+                            upload_data_size);
+    return finish_request(server, connection, request);
+}
+
+static void on_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+                                 enum MHD_RequestTerminationCode reason)
+{
+    struct ig_server *server = cls;
+    struct request *request = *con_cls;
+    (void)connection;
+    (void)reason;
+    if (!request)
+        return;
+    free(request->body);
+    free(request);
+    *con_cls = NULL;
+    ig_gauge_add(server->requests_in_flight, -1);
+    atomic_fetch_sub(&server->in_flight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode event)
+{
+    struct ig_worker *worker = cls;
+    struct ig_server *server = worker->owner;
+    (void)connection;
+    if (event == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = ig_tls_store_hold(server->tls);
+        atomic_fetch_add(&worker->open_connections, 1);
+        ig_counter_add(server->connections_accepted, 1);
+        ig_gauge_add(server->connections_open, 1);
+    } else if (event == MHD_CONNECTION_NOTIFY_CLOSED) {
+        ig_tls_store_release(server->tls, *socket_context);
+        *socket_context = NULL;
+        atomic_fetch_sub(&worker->open_connections, 1);
+        ig_gauge_add(server->connections_open, -1);
+    }
+}
+
+static bool server_is_ready(void *context)
+{
+    struct ig_server *server = context;
+    return atomic_load(&server->ready);
+}
+
+static void register_metrics(struct ig_server *server)
+{
+    char labels[64];
+    const char *errors_help = "HTTP responses with a status of 400 or more sent by the webhook "
+                              "server, by status code.";
+    for (size_t i = 0; i < COUNTED_CODE_COUNT; i++) {
+        snprintf(labels, sizeof labels, "code=\"%u\"", counted_codes[i]);
+        server->errors_by_code[i] =
+            ig_metrics_counter("immutable_guard_http_errors_total", errors_help, labels);
+    }
+    server->errors_other =
+        ig_metrics_counter("immutable_guard_http_errors_total", errors_help, "code=\"other\"");
+    server->connections_accepted = ig_metrics_counter(
+        "immutable_guard_connections_total", "TLS connections accepted by the webhook server.", "");
+    server->connections_open = ig_metrics_gauge(
+        "immutable_guard_connections_open", "TLS connections open on the webhook server.", "");
+    server->requests_in_flight = ig_metrics_gauge(
+        "immutable_guard_requests_in_flight",
+        "Webhook requests whose headers have arrived and whose reply is not yet sent.", "");
+
+    char version[64];
+    char commit[64];
+    char build_labels[160];
+    if (ig_metrics_escape_label(IG_VERSION, version, sizeof version) &&
+        ig_metrics_escape_label(IG_GIT_COMMIT, commit, sizeof commit)) {
+        snprintf(build_labels, sizeof build_labels, "version=\"%s\",commit=\"%s\"", version,
+                 commit);
+        ig_gauge_set(ig_metrics_gauge("immutable_guard_build_info",
+                                      "Build of the running binary; the value is always 1.",
+                                      build_labels),
+                     1);
+    }
+}
+
+/* Start one worker: a daemon without a listening socket and with one epoll
+ * thread, fed by the acceptor. */
+static bool start_worker(struct ig_server *server, struct ig_worker *worker)
+{
+    const struct ig_server_config *config = &server->config;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    worker->owner = server;
+    atomic_init(&worker->open_connections, 0);
+    /* The logger must be the first option to catch every message. The
+     * acceptor enforces the connection limit over all workers, so each
+     * daemon may take all of it. */
+    worker->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, server,
+        MHD_OPTION_EXTERNAL_LOGGER, ig_mhd_log, "webhook",
+        MHD_OPTION_HTTPS_CERT_CALLBACK, ig_tls_store_retrieve,
+        MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
+        MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
+        MHD_OPTION_NOTIFY_COMPLETED, on_request_completed, server,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, worker,
+        MHD_OPTION_END);
+    return worker->daemon != NULL;
+}
+
+static void stop_workers(struct ig_server *server)
+{
+    for (unsigned i = 0; server->workers && i < server->worker_count; i++) {
+        if (server->workers[i].daemon)
+            MHD_stop_daemon(server->workers[i].daemon);
+    }
+    free(server->workers);
+    server->workers = NULL;
+}
+
+struct ig_server *ig_server_start(const struct ig_server_config *config)
+{
+    struct ig_server *server = calloc(1, sizeof *server);
+    if (!server) {
+        ig_error("out of memory starting the webhook server");
+        return NULL;
+    }
+    server->config = *config;
+    register_metrics(server);
+
+    server->tls = ig_tls_store_open(config->tls_cert_path, config->tls_key_path);
+    if (!server->tls)
+        goto fail;
+    ig_tls_store_activate(server->tls);
+
+    server->probe = ig_probe_server_start(config->probe_listen, server_is_ready, server);
+    if (!server->probe)
+        goto fail;
+
+    server->worker_count = config->threads > 0 ? config->threads : 1;
+    server->workers = calloc(server->worker_count, sizeof *server->workers);
+    if (!server->workers) {
+        ig_error("out of memory starting the webhook server");
+        goto fail;
+    }
+    for (unsigned i = 0; i < server->worker_count; i++) {
+        if (!start_worker(server, &server->workers[i])) {
+            ig_error("failed to start a webhook worker thread", IG_F_INT("worker", i),
+                     IG_F_STR("error", strerror(errno)));
+            goto fail;
+        }
+    }
+
+    int fd = ig_listen_open(config->listen);
+    if (fd < 0)
+        goto fail;
+    server->port = ig_listen_port(fd);
+    server->acceptor =
+        ig_acceptor_start(fd, server->workers, server->worker_count, config->connection_limit);
+    if (!server->acceptor)
+        goto fail;
+    if (!ig_tls_store_watch(server->tls, config->tls_poll_interval_ms))
+        goto fail;
+
+    atomic_store(&server->ready, true);
+    ig_info("webhook server listening", IG_F_STR("address", config->listen),
+            IG_F_INT("port", server->port), IG_F_INT("threads", config->threads),
+            IG_F_INT("connection_limit", config->connection_limit),
+            IG_F_INT("connection_timeout_s", config->connection_timeout_s),
+            IG_F_INT("max_body_bytes", (long long)config->max_body_bytes));
+    return server;
+
+fail:
+    ig_acceptor_stop(server->acceptor);
+    stop_workers(server);
+    ig_probe_server_stop(server->probe);
+    ig_tls_store_free(server->tls);
+    free(server);
+    return NULL;
+}
+
+unsigned ig_server_port(const struct ig_server *server)
+{
+    return server->port;
+}
+
+unsigned ig_server_probe_port(const struct ig_server *server)
+{
+    return ig_probe_server_port(server->probe);
+}
+
+static long long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+void ig_server_shutdown(struct ig_server *server)
+{
+    if (!server)
+        return;
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    atomic_store(&server->ready, false);
+    atomic_store(&server->stopping, true);
+
+    /* Closing the listening socket makes new connection attempts fail at once. */
+    ig_acceptor_stop(server->acceptor);
+    server->acceptor = NULL;
+    ig_info("webhook server stopped accepting connections; waiting for in-flight requests",
+            IG_F_INT("in_flight", atomic_load(&server->in_flight)),
+            IG_F_INT("grace_s", server->config.shutdown_grace_s));
+
+    long long grace_ms = (long long)server->config.shutdown_grace_s * 1000;
+    while (atomic_load(&server->in_flight) > 0 && elapsed_ms(&started) < grace_ms) {
+        struct timespec pause = {0, 10 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    long remaining = atomic_load(&server->in_flight);
+    if (remaining > 0)
+        ig_warn("shutdown grace period ended with requests still in flight; closing them",
+                IG_F_INT("in_flight", remaining));
+
+    stop_workers(server);
+    ig_probe_server_stop(server->probe);
+    ig_tls_store_free(server->tls);
+    ig_info("webhook server stopped", IG_F_INT("duration_ms", elapsed_ms(&started)));
+    free(server);
+}

@@ -1,0 +1,1141 @@
+/* End-to-end tests of `immutable-guard serve`: the real binary on a loopback
+ * port with generated certificates, driven over TLS with libcurl.
+ *
+ * tests/e2e/run-transport.sh sets the environment:
+ *   IG_E2E_SERVER    the immutable-guard binary under test.
+ *   IG_E2E_WORK      a scratch folder with the certificate sets a/, b/ and cn-only/.
+ *   IG_E2E_FIXTURES  tests/fixtures/admission, the review requests and expectations.
+ *
+ * Each test starts its own server on 127.0.0.1 port 0. It reads the bound
+ * ports from the server's log. */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REVIEW_UID "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+
+static const char review_v1[] =
+    "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+    "\"uid\":\"" REVIEW_UID "\","
+    "\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"ConfigMap\"},"
+    "\"resource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"configmaps\"},"
+    "\"requestKind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"ConfigMap\"},"
+    "\"requestResource\":{\"group\":\"\",\"version\":\"v1\",\"resource\":\"configmaps\"},"
+    "\"name\":\"settings\",\"namespace\":\"team-a\",\"operation\":\"CREATE\","
+    "\"userInfo\":{\"username\":\"alice\"},"
+    "\"object\":{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+    "\"metadata\":{\"name\":\"settings\",\"namespace\":\"team-a\"},\"data\":{\"a\":\"b\"}},"
+    "\"oldObject\":null,\"dryRun\":false,"
+    "\"options\":{\"kind\":\"CreateOptions\",\"apiVersion\":\"meta.k8s.io/v1\"}}}";
+
+/* ---------- environment and files ---------- */
+
+static const char *env_or_fail(const char *name)
+{
+    const char *value = getenv(name);
+    cr_assert(value && *value, "%s is not set; run the tests through tests/e2e/run-transport.sh",
+              name);
+    return value;
+}
+
+static char *read_text(const char *path, size_t *length)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    char *data = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&data, &size);
+    char chunk[8192];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, file)) > 0)
+        fwrite(chunk, 1, got, out);
+    fclose(file);
+    fclose(out);
+    if (length)
+        *length = size;
+    return data;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t length = 0;
+    char *data = read_text(from, &length);
+    cr_assert_not_null(data, "cannot read %s", from);
+    FILE *out = fopen(to, "wb");
+    cr_assert_not_null(out, "cannot write %s", to);
+    cr_assert_eq(fwrite(data, 1, length, out), length);
+    fclose(out);
+    free(data);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+        ;
+}
+
+static double now_s(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* A fresh folder under IG_E2E_WORK for one test. */
+static void make_test_dir(const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/run-%s-%d", env_or_fail("IG_E2E_WORK"), name, (int)getpid());
+    cr_assert(mkdir(out, 0700) == 0 || errno == EEXIST, "cannot create %s", out);
+}
+
+/* Lay out a key pair as kubelet mounts a Secret: DIR/..TIMESTAMP/{tls.crt,tls.key},
+ * DIR/..data -> ..TIMESTAMP, DIR/tls.crt -> ..data/tls.crt. */
+static void secret_mount_swap(const char *dir, const char *version, const char *cert_from,
+                              const char *key_from)
+{
+    char path[1024];
+    char target[1100];
+    snprintf(path, sizeof path, "%s/..%s", dir, version);
+    cr_assert_eq(mkdir(path, 0700), 0, "cannot create %s", path);
+    snprintf(target, sizeof target, "%s/tls.crt", path);
+    copy_file(cert_from, target);
+    snprintf(target, sizeof target, "%s/tls.key", path);
+    copy_file(key_from, target);
+
+    char link_tmp[1024];
+    char link_final[1024];
+    snprintf(link_tmp, sizeof link_tmp, "%s/..data_tmp", dir);
+    snprintf(link_final, sizeof link_final, "%s/..data", dir);
+    snprintf(target, sizeof target, "..%s", version);
+    unlink(link_tmp);
+    cr_assert_eq(symlink(target, link_tmp), 0);
+    cr_assert_eq(rename(link_tmp, link_final), 0, "atomic ..data swap failed");
+
+    const char *names[] = {"tls.crt", "tls.key"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(target, sizeof target, "..data/%s", names[i]);
+        struct stat info;
+        if (lstat(path, &info) != 0)
+            cr_assert_eq(symlink(target, path), 0);
+    }
+}
+
+static void cert_set_path(const char *set, const char *file, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s/%s", env_or_fail("IG_E2E_WORK"), set, file);
+}
+
+/* ---------- the server process ---------- */
+
+struct server {
+    pid_t pid;
+    unsigned port;
+    unsigned probe_port;
+    char log_path[1024];
+    bool exited;
+    int exit_status; /* waitpid status once exited */
+};
+
+static bool log_port(const char *log, const char *message, unsigned *port)
+{
+    char needle[128];
+    snprintf(needle, sizeof needle, "\"msg\":\"%s\"", message);
+    for (const char *line = log; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            break; /* the last line may still be incomplete */
+        if (memmem(line, (size_t)(end - line), needle, strlen(needle))) {
+            cJSON *entry = cJSON_ParseWithLength(line, (size_t)(end - line));
+            const cJSON *value = cJSON_GetObjectItemCaseSensitive(entry, "port");
+            bool found = cJSON_IsNumber(value);
+            if (found)
+                *port = (unsigned)value->valuedouble;
+            cJSON_Delete(entry);
+            if (found)
+                return true;
+        }
+        line = end + 1;
+    }
+    return false;
+}
+
+static char *server_log(const struct server *server)
+{
+    char *text = read_text(server->log_path, NULL);
+    return text ? text : strdup("");
+}
+
+static bool log_contains(const struct server *server, const char *text)
+{
+    char *log = server_log(server);
+    bool found = strstr(log, text) != NULL;
+    free(log);
+    return found;
+}
+
+static bool reap(struct server *server, double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    while (!server->exited) {
+        pid_t done = waitpid(server->pid, &server->exit_status, WNOHANG);
+        if (done == server->pid) {
+            server->exited = true;
+            break;
+        }
+        if (now_s() > deadline)
+            return false;
+        sleep_ms(20);
+    }
+    return true;
+}
+
+/* Start the server with the given key pair and extra arguments (NULL-ended).
+ * Returns false when it exited before listening (its log gives the reason). */
+static bool try_start_server(struct server *server, const char *name, const char *cert,
+                             const char *key, const char *const *extra)
+{
+    const char *binary = env_or_fail("IG_E2E_SERVER");
+    memset(server, 0, sizeof *server);
+    snprintf(server->log_path, sizeof server->log_path, "%s/%s-%d.log", env_or_fail("IG_E2E_WORK"),
+             name, (int)getpid());
+
+    const char *argv[40] = {binary, "serve", "--listen", "127.0.0.1:0", "--probe-listen",
+                            "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key};
+    size_t argc = 10;
+    for (size_t i = 0; extra && extra[i] && argc < 38; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        /* The server dies with the test process, even if the test crashes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int fd = open(server->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0)
+            _exit(127);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        execv(binary, (char *const *)argv);
+        _exit(127);
+    }
+    server->pid = pid;
+
+    char pid_path[1024];
+    snprintf(pid_path, sizeof pid_path, "%s/pids/%d", env_or_fail("IG_E2E_WORK"), (int)pid);
+    FILE *pid_file = fopen(pid_path, "w");
+    if (pid_file)
+        fclose(pid_file);
+
+    double deadline = now_s() + 15;
+    while (now_s() < deadline) {
+        char *log = server_log(server);
+        bool ready = log_port(log, "webhook server listening", &server->port) &&
+                     log_port(log, "probe server listening", &server->probe_port);
+        free(log);
+        if (ready)
+            return true;
+        if (reap(server, 0))
+            return false;
+        sleep_ms(20);
+    }
+    return false;
+}
+
+static void start_server(struct server *server, const char *name, const char *const *extra)
+{
+    char cert[1024];
+    char key[1024];
+    cert_set_path("a", "tls.crt", cert, sizeof cert);
+    cert_set_path("a", "tls.key", key, sizeof key);
+    bool started = try_start_server(server, name, cert, key, extra);
+    if (!started) {
+        char *log = server_log(server);
+        cr_assert_fail("server did not start; its log:\n%s", log);
+    }
+}
+
+/* SIGTERM the server and return its exit code (-1 when killed by a signal). */
+static int stop_server(struct server *server)
+{
+    if (!server->exited)
+        kill(server->pid, SIGTERM);
+    if (!reap(server, 30)) {
+        kill(server->pid, SIGKILL);
+        reap(server, 5);
+        cr_assert_fail("server did not stop within 30 s of SIGTERM");
+    }
+    char pid_path[1024];
+    snprintf(pid_path, sizeof pid_path, "%s/pids/%d", env_or_fail("IG_E2E_WORK"), (int)server->pid);
+    unlink(pid_path);
+    if (WIFEXITED(server->exit_status))
+        return WEXITSTATUS(server->exit_status);
+    return -1;
+}
+
+static void stop_server_cleanly(struct server *server)
+{
+    int code = stop_server(server);
+    if (code != 0) {
+        char *log = server_log(server);
+        int signal_number = WIFSIGNALED(server->exit_status) ? WTERMSIG(server->exit_status) : 0;
+        cr_assert_fail("server exited with %d (signal %d) after SIGTERM; its log:\n%s", code,
+                       signal_number, log);
+    }
+}
+
+/* ---------- HTTP client ---------- */
+
+struct reply {
+    long status;
+    char *body;
+    size_t length;
+    char content_type[128];
+    char allow[64];
+    long new_connections;
+    CURLcode result;
+};
+
+static size_t on_body(char *data, size_t size, size_t count, void *user)
+{
+    struct reply *reply = user;
+    size_t length = size * count;
+    char *grown = realloc(reply->body, reply->length + length + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + reply->length, data, length);
+    reply->length += length;
+    grown[reply->length] = '\0';
+    reply->body = grown;
+    return length;
+}
+
+static void copy_header_value(const char *line, size_t length, const char *name, char *out,
+                              size_t size)
+{
+    size_t name_length = strlen(name);
+    if (length <= name_length || strncasecmp(line, name, name_length) != 0)
+        return;
+    const char *value = line + name_length;
+    size_t value_length = length - name_length;
+    while (value_length > 0 && (*value == ' ' || *value == '\t')) {
+        value++;
+        value_length--;
+    }
+    while (value_length > 0 && (value[value_length - 1] == '\r' || value[value_length - 1] == '\n'))
+        value_length--;
+    if (value_length >= size)
+        value_length = size - 1;
+    memcpy(out, value, value_length);
+    out[value_length] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t count, void *user)
+{
+    struct reply *reply = user;
+    size_t length = size * count;
+    copy_header_value(data, length, "Content-Type:", reply->content_type,
+                      sizeof reply->content_type);
+    copy_header_value(data, length, "Allow:", reply->allow, sizeof reply->allow);
+    return length;
+}
+
+static void reply_free(struct reply *reply)
+{
+    free(reply->body);
+    memset(reply, 0, sizeof *reply);
+}
+
+/* Set up a handle for one request; the handle keeps its connection cache. */
+static struct curl_slist *prepare(CURL *curl, const char *ca_set, const char *url,
+                                  const char *content_type, struct reply *reply)
+{
+    static char ca_path[1024];
+    memset(reply, 0, sizeof *reply);
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, reply);
+    if (ca_set) {
+        cert_set_path(ca_set, "ca.crt", ca_path, sizeof ca_path);
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca_path);
+    }
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+    if (content_type) {
+        char line[256];
+        snprintf(line, sizeof line, "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, line);
+    } else {
+        headers = curl_slist_append(headers, "Content-Type:");
+    }
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    return headers;
+}
+
+static void perform(CURL *curl, struct reply *reply, struct curl_slist *headers)
+{
+    reply->result = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply->status);
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &reply->new_connections);
+    curl_slist_free_all(headers);
+}
+
+static void webhook_url(const struct server *server, const char *path, char *out, size_t size)
+{
+    snprintf(out, size, "https://127.0.0.1:%u%s", server->port, path);
+}
+
+static void post(CURL *curl, const char *ca_set, const struct server *server, const char *path,
+                 const char *content_type, const char *body, size_t length, struct reply *reply)
+{
+    char url[256];
+    webhook_url(server, path, url, sizeof url);
+    struct curl_slist *headers = prepare(curl, ca_set, url, content_type, reply);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
+    perform(curl, reply, headers);
+}
+
+static void request_method(CURL *curl, const struct server *server, const char *method,
+                           const char *path, struct reply *reply)
+{
+    char url[256];
+    webhook_url(server, path, url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, NULL, reply);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    perform(curl, reply, headers);
+}
+
+static void probe_get(const struct server *server, const char *path, struct reply *reply)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", server->probe_port, path);
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = prepare(curl, NULL, url, NULL, reply);
+    perform(curl, reply, headers);
+    curl_easy_cleanup(curl);
+}
+
+/* Value of one metric series on /metrics, or -1 when absent. */
+static double metric_value(const struct server *server, const char *series)
+{
+    struct reply reply;
+    probe_get(server, "/metrics", &reply);
+    double value = -1;
+    size_t length = strlen(series);
+    for (const char *line = reply.body; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, series, length) == 0 && line[length] == ' ') {
+            value = strtod(line + length + 1, NULL);
+            break;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    reply_free(&reply);
+    return value;
+}
+
+/* Check a Kubernetes Status body: kind, status Failure, code and reason. */
+static void assert_status_body(const struct reply *reply, long code, const char *reason)
+{
+    cr_assert_eq(reply->status, code, "HTTP status %ld, expected %ld; body: %s", reply->status,
+                 code, reply->body ? reply->body : "");
+    cr_assert_str_eq(reply->content_type, "application/json");
+    cJSON *status = cJSON_Parse(reply->body ? reply->body : "");
+    cr_assert_not_null(status, "body is not JSON: %s", reply->body ? reply->body : "");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(status, "kind")), "Status");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(status, "apiVersion")), "v1");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(status, "status")), "Failure");
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(status, "code")), (double)code);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(status, "reason")), reason);
+    const char *message = cJSON_GetStringValue(cJSON_GetObjectItem(status, "message"));
+    cr_assert(message && strlen(message) > 10, "message is missing or too short");
+    cJSON_Delete(status);
+}
+
+static void assert_allowed_review(const struct reply *reply)
+{
+    cr_assert_eq(reply->result, CURLE_OK, "curl: %s", curl_easy_strerror(reply->result));
+    cr_assert_eq(reply->status, 200, "HTTP %ld: %s", reply->status, reply->body ? reply->body : "");
+    cJSON *review = cJSON_Parse(reply->body);
+    cr_assert_not_null(review);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(review, "apiVersion")),
+                     "admission.k8s.io/v1");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(review, "kind")), "AdmissionReview");
+    const cJSON *response = cJSON_GetObjectItem(review, "response");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(response, "uid")), REVIEW_UID);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")));
+    cJSON_Delete(review);
+}
+
+static void init_curl(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+TestSuite(transport, .init = init_curl, .timeout = 120);
+
+/* ---------- requests and bad input ---------- */
+
+Test(transport, review_query_ignored)
+{
+    struct server server;
+    start_server(&server, "query", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    post(curl, "a", &server, "/validate?timeout=10s", "application/json", review_v1,
+         strlen(review_v1), &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    post(curl, "a", &server, "/mutate?timeout=7s", "application/json; charset=utf-8", review_v1,
+         strlen(review_v1), &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, wrong_method_405)
+{
+    struct server server;
+    start_server(&server, "method", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    const char *methods[] = {"GET", "PUT", "DELETE"};
+    for (size_t i = 0; i < 3; i++) {
+        request_method(curl, &server, methods[i], "/validate", &reply);
+        assert_status_body(&reply, 405, "MethodNotAllowed");
+        cr_assert_str_eq(reply.allow, "POST");
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"405\"}"), 3);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, unknown_path_404)
+{
+    struct server server;
+    start_server(&server, "path", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    const char *paths[] = {"/", "/validate/", "/healthz", "/mutate-x?timeout=10s"};
+    for (size_t i = 0; i < 4; i++) {
+        post(curl, "a", &server, paths[i], "application/json", review_v1, strlen(review_v1),
+             &reply);
+        assert_status_body(&reply, 404, "NotFound");
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, content_type_415)
+{
+    struct server server;
+    start_server(&server, "ctype", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    const char *types[] = {"text/plain", "application/jsonx", "application/x-yaml", NULL};
+    for (size_t i = 0; i < 4; i++) {
+        post(curl, "a", &server, "/validate", types[i], review_v1, strlen(review_v1), &reply);
+        assert_status_body(&reply, 415, "UnsupportedMediaType");
+        reply_free(&reply);
+    }
+    post(curl, "a", &server, "/validate", "Application/JSON ;charset=UTF-8", review_v1,
+         strlen(review_v1), &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, bad_bodies_400)
+{
+    struct server server;
+    start_server(&server, "bad", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    const char *bodies[] = {
+        "this is not JSON",
+        "",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionRevie",
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}",
+        "[1,2,3]",
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
+        "{\"apiVersion\":\"admission.k8s.io/v2\",\"kind\":\"AdmissionReview\",\"request\":"
+        "{\"uid\":\"1\",\"operation\":\"CREATE\"}}",
+    };
+    size_t count = sizeof bodies / sizeof bodies[0];
+    for (size_t i = 0; i < count; i++) {
+        post(curl, "a", &server, "/validate", "application/json", bodies[i], strlen(bodies[i]),
+             &reply);
+        assert_status_body(&reply, 400, "BadRequest");
+        cr_assert_null(strstr(reply.body, "\"allowed\":true"), "body %zu was allowed", i);
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, unsupported_version_message)
+{
+    struct server server;
+    start_server(&server, "version", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    const char *body = "{\"apiVersion\":\"admission.k8s.io/v2\",\"kind\":\"AdmissionReview\","
+                       "\"request\":{\"uid\":\"1\",\"operation\":\"CREATE\"}}";
+    post(curl, "a", &server, "/mutate", "application/json", body, strlen(body), &reply);
+    assert_status_body(&reply, 400, "BadRequest");
+    cr_assert_not_null(strstr(reply.body, "admission.k8s.io/v2"),
+                       "the message does not name the version: %s", reply.body);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, content_length_413)
+{
+    const char *const extra[] = {"--max-body-bytes", "4096", NULL};
+    struct server server;
+    start_server(&server, "length", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    /* Below the server's 32 MiB drain allowance, so the reply always arrives. */
+    size_t size = 16 * 1024 * 1024;
+    char *big = malloc(size);
+    cr_assert_not_null(big);
+    memset(big, ' ', size);
+    post(curl, "a", &server, "/validate", "application/json", big, size, &reply);
+    assert_status_body(&reply, 413, "RequestEntityTooLarge");
+    cr_assert_not_null(strstr(reply.body, "4096"), "the message does not give the limit");
+    reply_free(&reply);
+
+    /* Exactly at the limit is still read (and then judged as JSON). */
+    post(curl, "a", &server, "/validate", "application/json", big, 4096, &reply);
+    assert_status_body(&reply, 400, "BadRequest");
+    reply_free(&reply);
+    free(big);
+
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"413\"}"), 1);
+    stop_server_cleanly(&server);
+}
+
+struct stream {
+    size_t total;      /* bytes to offer */
+    size_t sent;       /* bytes handed to curl */
+};
+
+static size_t read_stream(char *buffer, size_t size, size_t count, void *user)
+{
+    struct stream *stream = user;
+    size_t room = size * count;
+    size_t left = stream->total - stream->sent;
+    size_t length = left < room ? left : room;
+    memset(buffer, ' ', length);
+    stream->sent += length;
+    return length;
+}
+
+Test(transport, chunked_stream_413)
+{
+    const char *const extra[] = {"--max-body-bytes", "65536", NULL};
+    struct server server;
+    start_server(&server, "chunked", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+
+    /* 1 GiB offered: the reply must come long before the client could send it. */
+    struct stream stream = {.total = (size_t)1 << 30};
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_stream);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &stream);
+    perform(curl, &reply, headers);
+
+    assert_status_body(&reply, 413, "RequestEntityTooLarge");
+    cr_assert_lt(stream.sent, (size_t)32 << 20, "the client sent %zu bytes before the reply",
+                 stream.sent);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+
+    /* The server is still healthy. */
+    curl = curl_easy_init();
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, chunked_under_limit)
+{
+    struct server server;
+    start_server(&server, "chunked-ok", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, review_v1);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
+    perform(curl, &reply, headers);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+/* ---------- connections ---------- */
+
+Test(transport, keep_alive_reuse)
+{
+    struct server server;
+    start_server(&server, "keepalive", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    for (int i = 0; i < 5; i++) {
+        post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+             &reply);
+        assert_allowed_review(&reply);
+        cr_assert_eq(reply.new_connections, i == 0 ? 1 : 0, "request %d opened a connection", i);
+        reply_free(&reply);
+    }
+    /* An error reply without a body to drop keeps the connection too. */
+    request_method(curl, &server, "GET", "/nowhere", &reply);
+    cr_assert_eq(reply.status, 404);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_total"), 1);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, idle_timeout_closes)
+{
+    const char *const extra[] = {"--connection-timeout", "1", NULL};
+    struct server server;
+    start_server(&server, "idle", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), 1);
+
+    sleep_ms(3000);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), 0,
+                 "the idle connection is still open after 3 s with a 1 s timeout");
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    cr_assert_eq(reply.new_connections, 1);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, connection_limit)
+{
+    const char *const extra[] = {"--connection-limit", "2", "--threads", "1", NULL};
+    struct server server;
+    start_server(&server, "limit", extra);
+    CURL *first = curl_easy_init();
+    CURL *second = curl_easy_init();
+    CURL *third = curl_easy_init();
+    struct reply reply;
+
+    post(first, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    post(second, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    post(third, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    cr_assert_neq(reply.result, CURLE_OK, "a third connection was served over a limit of 2");
+    reply_free(&reply);
+
+    curl_easy_cleanup(first);
+    sleep_ms(300);
+    post(third, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(second);
+    curl_easy_cleanup(third);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, tls12_accepted)
+{
+    struct server server;
+    start_server(&server, "tls12", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+                     (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, review_v1);
+    perform(curl, &reply, headers);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+/* ---------- probes ---------- */
+
+Test(transport, probes_and_metrics)
+{
+    struct server server;
+    start_server(&server, "probes", NULL);
+    struct reply reply;
+
+    probe_get(&server, "/healthz", &reply);
+    cr_assert_eq(reply.status, 200);
+    cr_assert_str_eq(reply.body, "ok\n");
+    reply_free(&reply);
+
+    probe_get(&server, "/readyz", &reply);
+    cr_assert_eq(reply.status, 200);
+    reply_free(&reply);
+
+    probe_get(&server, "/nothing", &reply);
+    cr_assert_eq(reply.status, 404);
+    reply_free(&reply);
+
+    CURL *curl = curl_easy_init();
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    post(curl, "a", &server, "/nope", "application/json", review_v1, strlen(review_v1), &reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+
+    probe_get(&server, "/metrics", &reply);
+    cr_assert_eq(reply.status, 200);
+    cr_assert_str_eq(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    cr_assert_not_null(strstr(reply.body, "# TYPE immutable_guard_build_info gauge\n"));
+    cr_assert_not_null(strstr(reply.body, "immutable_guard_build_info{version=\""));
+    cr_assert_not_null(strstr(reply.body, "immutable_guard_tls_reloads_total{result=\"success\"} 0"));
+    cr_assert_not_null(strstr(reply.body, "immutable_guard_http_errors_total{code=\"404\"} 1"));
+    cr_assert_not_null(strstr(reply.body, "immutable_guard_connections_total 1"));
+    cr_assert_not_null(strstr(reply.body, "immutable_guard_admission_"),
+                       "the admission metrics are missing");
+    reply_free(&reply);
+
+    CURL *poster = curl_easy_init();
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", server.probe_port);
+    struct curl_slist *headers = prepare(poster, NULL, url, "text/plain", &reply);
+    curl_easy_setopt(poster, CURLOPT_POSTFIELDS, "x");
+    perform(poster, &reply, headers);
+    cr_assert_eq(reply.status, 405);
+    reply_free(&reply);
+    curl_easy_cleanup(poster);
+    stop_server_cleanly(&server);
+}
+
+/* ---------- certificates ---------- */
+
+static bool served_with_ca(const struct server *server, const char *ca_set)
+{
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, ca_set, server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    bool ok = reply.result == CURLE_OK && reply.status == 200;
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    return ok;
+}
+
+static bool wait_served_with_ca(const struct server *server, const char *ca_set, double seconds)
+{
+    double deadline = now_s() + seconds;
+    while (now_s() < deadline) {
+        if (served_with_ca(server, ca_set))
+            return true;
+        sleep_ms(200);
+    }
+    return false;
+}
+
+Test(transport, reload_symlink_swap)
+{
+    char dir[1024];
+    char a_cert[1024], a_key[1024], b_cert[1024], b_key[1024], cert[1100], key[1100];
+    make_test_dir("reload", dir, sizeof dir);
+    cert_set_path("a", "tls.crt", a_cert, sizeof a_cert);
+    cert_set_path("a", "tls.key", a_key, sizeof a_key);
+    cert_set_path("b", "tls.crt", b_cert, sizeof b_cert);
+    cert_set_path("b", "tls.key", b_key, sizeof b_key);
+    secret_mount_swap(dir, "2026_12_04_01", a_cert, a_key);
+    snprintf(cert, sizeof cert, "%s/tls.crt", dir);
+    snprintf(key, sizeof key, "%s/tls.key", dir);
+
+    struct server server;
+    cr_assert(try_start_server(&server, "reload", cert, key, NULL), "server did not start");
+    CURL *old_connection = curl_easy_init();
+    struct reply reply;
+    post(old_connection, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    cr_assert(!served_with_ca(&server, "b"), "CA b verified the first certificate");
+
+    secret_mount_swap(dir, "2026_12_04_02", b_cert, b_key);
+    cr_assert(wait_served_with_ca(&server, "b", 10), "the new certificate was not served");
+    cr_assert(!served_with_ca(&server, "a"), "new connections still get the old certificate");
+
+    /* The connection opened before the swap keeps working. */
+    post(old_connection, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    cr_assert_eq(reply.new_connections, 0, "the old connection was dropped");
+    reply_free(&reply);
+    curl_easy_cleanup(old_connection);
+
+    cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"success\"}"), 1);
+    cr_assert(log_contains(&server, "\"msg\":\"TLS key pair reloaded\""));
+
+    /* And back again, to free the first retired pair while the server runs. */
+    secret_mount_swap(dir, "2026_12_04_03", a_cert, a_key);
+    cr_assert(wait_served_with_ca(&server, "a", 10), "the third certificate was not served");
+    stop_server_cleanly(&server);
+}
+
+Test(transport, reload_broken_keeps_old)
+{
+    char dir[1024];
+    char a_cert[1024], a_key[1024], b_cert[1024], cn_cert[1024], cn_key[1024], cert[1100],
+        key[1100], garbage[1100];
+    make_test_dir("broken", dir, sizeof dir);
+    cert_set_path("a", "tls.crt", a_cert, sizeof a_cert);
+    cert_set_path("a", "tls.key", a_key, sizeof a_key);
+    cert_set_path("b", "tls.crt", b_cert, sizeof b_cert);
+    cert_set_path("cn-only", "tls.crt", cn_cert, sizeof cn_cert);
+    cert_set_path("cn-only", "tls.key", cn_key, sizeof cn_key);
+    secret_mount_swap(dir, "2026_12_04_01", a_cert, a_key);
+    snprintf(cert, sizeof cert, "%s/tls.crt", dir);
+    snprintf(key, sizeof key, "%s/tls.key", dir);
+
+    struct server server;
+    cr_assert(try_start_server(&server, "broken", cert, key, NULL), "server did not start");
+    cr_assert(served_with_ca(&server, "a"));
+
+    /* Certificate b with key a: they do not match. */
+    secret_mount_swap(dir, "2026_12_04_02", b_cert, a_key);
+    sleep_ms(2500);
+    cr_assert(served_with_ca(&server, "a"), "a mismatched pair replaced the working one");
+    cr_assert(!served_with_ca(&server, "b"));
+    cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"failure\"}"), 1);
+    cr_assert(log_contains(&server, "does not match the certificate"));
+
+    /* A certificate that is not PEM at all. */
+    snprintf(garbage, sizeof garbage, "%s/garbage.crt", dir);
+    FILE *file = fopen(garbage, "w");
+    cr_assert_not_null(file);
+    fputs("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", file);
+    fclose(file);
+    secret_mount_swap(dir, "2026_12_04_03", garbage, a_key);
+    sleep_ms(2500);
+    cr_assert(served_with_ca(&server, "a"));
+    cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"failure\"}"), 2);
+
+    /* A certificate without a DNS subjectAltName. */
+    secret_mount_swap(dir, "2026_12_04_04", cn_cert, cn_key);
+    sleep_ms(2500);
+    cr_assert(served_with_ca(&server, "a"));
+    cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"failure\"}"), 3);
+    cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"success\"}"), 0);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, cn_only_refused)
+{
+    char cert[1024], key[1024];
+    cert_set_path("cn-only", "tls.crt", cert, sizeof cert);
+    cert_set_path("cn-only", "tls.key", key, sizeof key);
+    struct server server;
+    cr_assert(!try_start_server(&server, "cn-only", cert, key, NULL),
+              "the server started with a CN-only certificate");
+    cr_assert(reap(&server, 10));
+    cr_assert(WIFEXITED(server.exit_status));
+    cr_assert_eq(WEXITSTATUS(server.exit_status), 1);
+    cr_assert(log_contains(&server, "no DNS subjectAltName"), "the log does not say why");
+}
+
+Test(transport, missing_key_refused)
+{
+    char cert[1024];
+    cert_set_path("a", "tls.crt", cert, sizeof cert);
+    struct server server;
+    cr_assert(!try_start_server(&server, "no-key", cert, "/nonexistent/tls.key", NULL));
+    cr_assert(reap(&server, 10));
+    cr_assert_eq(WEXITSTATUS(server.exit_status), 1);
+    cr_assert(log_contains(&server, "/nonexistent/tls.key"));
+}
+
+/* ---------- shutdown ---------- */
+
+/* A request whose body stops halfway until the test releases it. */
+struct slow_request {
+    const struct server *server;
+    size_t offset;
+    atomic_bool release;
+    atomic_bool half_sent;
+    struct reply reply;
+};
+
+static size_t read_slow(char *buffer, size_t size, size_t count, void *user)
+{
+    struct slow_request *slow = user;
+    size_t total = strlen(review_v1);
+    size_t half = total / 2;
+    if (slow->offset >= half && !atomic_load(&slow->release)) {
+        atomic_store(&slow->half_sent, true);
+        double deadline = now_s() + 20;
+        while (!atomic_load(&slow->release) && now_s() < deadline)
+            sleep_ms(5);
+    }
+    size_t end = atomic_load(&slow->release) ? total : half;
+    size_t length = end - slow->offset;
+    if (length > size * count)
+        length = size * count;
+    memcpy(buffer, review_v1 + slow->offset, length);
+    slow->offset += length;
+    return length;
+}
+
+static void *run_slow_request(void *arg)
+{
+    struct slow_request *slow = arg;
+    CURL *curl = curl_easy_init();
+    char url[256];
+    webhook_url(slow->server, "/validate", url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &slow->reply);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(review_v1));
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_slow);
+    curl_easy_setopt(curl, CURLOPT_READDATA, slow);
+    perform(curl, &slow->reply, headers);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+Test(transport, sigterm_finishes_in_flight)
+{
+    struct server server;
+    start_server(&server, "sigterm", NULL);
+    enum { SLOW = 3 };
+    struct slow_request slow[SLOW];
+    pthread_t threads[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        memset(&slow[i], 0, sizeof slow[i]);
+        slow[i].server = &server;
+        cr_assert_eq(pthread_create(&threads[i], NULL, run_slow_request, &slow[i]), 0);
+    }
+
+    double deadline = now_s() + 10;
+    while (metric_value(&server, "immutable_guard_requests_in_flight") < SLOW && now_s() < deadline)
+        sleep_ms(20);
+    cr_assert_eq(metric_value(&server, "immutable_guard_requests_in_flight"), SLOW);
+
+    cr_assert_eq(kill(server.pid, SIGTERM), 0);
+    sleep_ms(500);
+    cr_assert(!reap(&server, 0), "the server exited with requests in flight");
+    struct reply reply;
+    probe_get(&server, "/readyz", &reply);
+    cr_assert_eq(reply.status, 503, "readyz is %ld during shutdown", reply.status);
+    reply_free(&reply);
+    cr_assert(!served_with_ca(&server, "a"), "a new connection was accepted after SIGTERM");
+
+    for (int i = 0; i < SLOW; i++)
+        atomic_store(&slow[i].release, true);
+    for (int i = 0; i < SLOW; i++) {
+        pthread_join(threads[i], NULL);
+        assert_allowed_review(&slow[i].reply);
+        reply_free(&slow[i].reply);
+    }
+    stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "\"msg\":\"immutable-guard stopped\""));
+}
+
+Test(transport, sigint_stops_idle)
+{
+    struct server server;
+    start_server(&server, "sigint", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    /* An idle keep-alive connection must not hold the shutdown up. */
+    double started = now_s();
+    cr_assert_eq(kill(server.pid, SIGINT), 0);
+    cr_assert(reap(&server, 10));
+    cr_assert_lt(now_s() - started, 5.0);
+    cr_assert(WIFEXITED(server.exit_status));
+    cr_assert_eq(WEXITSTATUS(server.exit_status), 0);
+    curl_easy_cleanup(curl);
+}
