@@ -32,6 +32,7 @@ struct ig_aws_client_options {
 struct ig_aws_client {
     char service[8]; /* signing name: "ssm" or "sts" */
     char region[64];
+    char signing_region[64]; /* region, or us-east-1 for the global STS endpoint */
     char endpoint[1024];
     char host[512]; /* Host header value: host, plus ":port" when not the scheme default */
     char path[512]; /* request path from the endpoint URL, "/" by default */

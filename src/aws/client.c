@@ -72,6 +72,8 @@ int ig_aws_client_init(struct ig_aws_client *client, const char *service,
         return -1;
     if (parse_endpoint(client, err) != 0)
         return -1;
+    bool global_sts = strcmp(service, "sts") == 0 && strcmp(client->host, IG_AWS_STS_GLOBAL_HOST) == 0;
+    snprintf(client->signing_region, sizeof client->signing_region, "%s", global_sts ? "us-east-1" : client->region);
     if (ig_aws_retry_init(&client->retry, &options->retry, err) != 0)
         return -1;
     client->now = options->now ? options->now : default_now;
@@ -175,7 +177,7 @@ static int send_once(struct ig_aws_client *client, struct ig_aws_credential_prov
             .access_key_id = credentials.access_key_id,
             .secret_access_key = credentials.secret_access_key,
             .session_token = credentials.session_token,
-            .region = client->region,
+            .region = client->signing_region,
             .service = client->service,
             .timestamp = ig_aws_client_time(client),
             .normalize_path = true,

@@ -47,6 +47,34 @@ int ig_aws_resolve_region(const char *explicit_region, char *out, size_t size, s
     return 0;
 }
 
+/* Regions that AWS_STS_REGIONAL_ENDPOINTS=legacy sends to the global STS
+ * endpoint (botocore's STS endpoint rule set lists the same 15). */
+static const char *const sts_legacy_global_regions[] = {
+    "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2", "ca-central-1",
+    "eu-central-1",   "eu-north-1", "eu-west-1",      "eu-west-2",      "eu-west-3",
+    "sa-east-1",      "us-east-1",  "us-east-2",      "us-west-1",      "us-west-2",
+    NULL,
+};
+
+/* Returns 1 for the global STS endpoint, 0 for the regional one, -1 with err
+ * set when AWS_STS_REGIONAL_ENDPOINTS is neither "regional" nor "legacy". */
+static int sts_uses_global_endpoint(const char *region, struct ig_aws_error *err)
+{
+    const char *mode = env_value("AWS_STS_REGIONAL_ENDPOINTS");
+    if (!mode || strcasecmp(mode, "regional") == 0)
+        return 0;
+    if (strcasecmp(mode, "legacy") != 0) {
+        ig_aws_error_set(err, IG_AWS_ERR_CONFIG,
+                         "AWS_STS_REGIONAL_ENDPOINTS='%.40s' is invalid; use regional or legacy", mode);
+        return -1;
+    }
+    for (size_t i = 0; sts_legacy_global_regions[i]; i++) {
+        if (strcmp(region, sts_legacy_global_regions[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static bool valid_url(const char *url)
 {
     return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
@@ -84,6 +112,15 @@ int ig_aws_resolve_endpoint(const char *service, const char *region, const char 
         }
         snprintf(out, size, "%s", url);
         return 0;
+    }
+    if (strcmp(service, "sts") == 0) {
+        int global = sts_uses_global_endpoint(region, err);
+        if (global < 0)
+            return -1;
+        if (global) {
+            snprintf(out, size, "%s", IG_AWS_STS_GLOBAL_ENDPOINT);
+            return 0;
+        }
     }
     const char *suffix = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
     int n = snprintf(out, size, "https://%s.%s.%s", service, region, suffix);

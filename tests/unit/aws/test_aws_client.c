@@ -132,3 +132,19 @@ Test(aws_client, signed_call_needs_credentials)
     cr_assert_eq(log.count, 0);
     ig_aws_client_cleanup(&client);
 }
+
+Test(aws_client, global_sts_signs_for_us_east_1)
+{
+    struct ig_aws_client_options options = {.region = "eu-west-1", .endpoint_url = "https://sts.amazonaws.com"};
+    struct ig_aws_client client;
+    struct ig_aws_error err;
+    ig_aws_error_clear(&err);
+    cr_assert_eq(ig_aws_client_init(&client, "sts", &options, &err), 0, "%s", err.message);
+    cr_assert_str_eq(client.region, "eu-west-1");
+    cr_assert_str_eq(client.signing_region, "us-east-1");
+    ig_aws_client_cleanup(&client);
+    options.endpoint_url = "https://sts.eu-west-1.amazonaws.com";
+    cr_assert_eq(ig_aws_client_init(&client, "sts", &options, &err), 0, "%s", err.message);
+    cr_assert_str_eq(client.signing_region, "eu-west-1");
+    ig_aws_client_cleanup(&client);
+}

@@ -7,7 +7,7 @@ static void clear_env(void)
 {
     const char *names[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SSM",
                            "AWS_SSM_ENDPOINT", "AWS_ENDPOINT_URL_STS", "AWS_STS_ENDPOINT",
-                           "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
+                           "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_STS_REGIONAL_ENDPOINTS"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unsetenv(names[i]);
 }
@@ -92,5 +92,32 @@ Test(aws_endpoint, rejects_non_http_url)
     struct ig_aws_error err;
     ig_aws_error_clear(&err);
     cr_assert_eq(ig_aws_resolve_endpoint("ssm", "eu-west-1", "file:///etc/passwd", url, sizeof url, &err), -1);
+    cr_assert_eq(err.kind, IG_AWS_ERR_CONFIG);
+}
+
+Test(aws_endpoint, sts_legacy_mode_uses_global_endpoint)
+{
+    char url[256];
+    struct ig_aws_error err;
+    ig_aws_error_clear(&err);
+    setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy", 1);
+    cr_assert_eq(ig_aws_resolve_endpoint("sts", "eu-west-1", NULL, url, sizeof url, &err), 0);
+    cr_assert_str_eq(url, "https://sts.amazonaws.com");
+    cr_assert_eq(ig_aws_resolve_endpoint("sts", "af-south-1", NULL, url, sizeof url, &err), 0);
+    cr_assert_str_eq(url, "https://sts.af-south-1.amazonaws.com");
+    cr_assert_eq(ig_aws_resolve_endpoint("ssm", "eu-west-1", NULL, url, sizeof url, &err), 0);
+    cr_assert_str_eq(url, "https://ssm.eu-west-1.amazonaws.com");
+    setenv("AWS_STS_REGIONAL_ENDPOINTS", "regional", 1);
+    cr_assert_eq(ig_aws_resolve_endpoint("sts", "eu-west-1", NULL, url, sizeof url, &err), 0);
+    cr_assert_str_eq(url, "https://sts.eu-west-1.amazonaws.com");
+}
+
+Test(aws_endpoint, sts_mode_invalid)
+{
+    char url[256];
+    struct ig_aws_error err;
+    ig_aws_error_clear(&err);
+    setenv("AWS_STS_REGIONAL_ENDPOINTS", "global", 1);
+    cr_assert_eq(ig_aws_resolve_endpoint("sts", "eu-west-1", NULL, url, sizeof url, &err), -1);
     cr_assert_eq(err.kind, IG_AWS_ERR_CONFIG);
 }
