@@ -5,7 +5,8 @@
 #   kube-client-tsan  the same tests built with ThreadSanitizer; Criterion
 #                     cannot start under TSan here, so they run in one process
 #                     through the small runner in tests/kube/tsan
-#   kube-leader       two daemons electing a leader through one Lease
+#   kube-leader       two daemons electing a leader through one Lease: the test
+#                     driver with short leases, then `immutable-guard serve`
 #   kube-kubectl      the installed kubectl against the stand-in
 
 KUBE_TEST_SRCS := $(sort $(wildcard tests/kube/client/*.c))
@@ -57,8 +58,9 @@ kube-client-single: $(KUBE_TSAN_BIN)
 	sh tests/run-step.sh kube-client-$(VARIANT) env TSAN_OPTIONS=halt_on_error=1 \
 	    python3 tests/kube/run_client_tests.py $(KUBE_TSAN_BIN)
 
-kube-leader: $(KUBE_LEADER_BIN)
-	sh tests/run-step.sh kube-leader python3 tests/kube/test_leader.py $(KUBE_LEADER_BIN)
+kube-leader: $(KUBE_LEADER_BIN) bin/immutable-guard
+	sh tests/run-step.sh kube-leader python3 tests/kube/test_leader.py $(KUBE_LEADER_BIN) \
+	    bin/immutable-guard
 
 kube-kubectl:
 	sh tests/run-step.sh kube-kubectl python3 tests/kube/test_kubectl.py

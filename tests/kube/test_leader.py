@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Leader election with two daemons against one stand-in API server.
 
-The daemons are tests/kube/leader_driver.c processes; each writes a probe
-ConfigMap while it leads, so the stand-in's request log shows who wrote when.
+Election runs tests/kube/leader_driver.c processes with short leases. Each
+writes a probe ConfigMap while it leads, so the stand-in's request log shows
+who wrote when. ServeBinary runs two `immutable-guard serve` processes with
+the default 15 s lease, which the serve command does not let tests change.
 
-  test_leader.py DRIVER_BINARY
+  test_leader.py DRIVER_BINARY IMMUTABLE_GUARD_BINARY
 """
 
 import os
@@ -19,6 +21,7 @@ from standin_ctl import StandIn, run_suite
 
 SERVER = None
 DRIVER = None
+SERVE = None
 MICROTIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
@@ -174,9 +177,81 @@ class Election(unittest.TestCase):
         self.assert_no_overlap(SERVER.log(), 15.0)
 
 
+class ServeBinary(Election):
+    """The same rules through the real binary, with the default timing."""
+
+    def start_serve(self, identity):
+        args = [SERVE, "serve", "--listen", "127.0.0.1:0", "--probe-listen", "127.0.0.1:0",
+                "--tls-cert", os.path.join(SERVER.certs, "server.crt"),
+                "--tls-key", os.path.join(SERVER.certs, "server.key"),
+                "--kubeconfig", SERVER.kubeconfig, "--leader-elect",
+                "--lease-name", self.lease, "--lease-namespace", self.ns]
+        env = dict(os.environ, POD_NAME=identity)
+        env.pop("KUBECONFIG", None)
+        log = open(os.path.join(SERVER.dir, f"{self.ns}-{identity}.log"), "w", encoding="utf-8")
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc.log = log
+        self.procs[identity] = proc
+        return proc
+
+    def test_frozen_leader_is_replaced(self):
+        self.start_serve("serve-a")
+        self.assertTrue(wait_until(lambda: self.writes(), 10), "no lease write within 10 s")
+        self.start_serve("serve-b")
+        time.sleep(1.0)
+        leader = holder(self.writes()[0])
+        other = "serve-b" if leader == "serve-a" else "serve-a"
+        self.assertEqual(self.writes()[0]["body"]["spec"]["leaseDurationSeconds"], 15)
+
+        stopped_at = time.time()
+        self.procs[leader].send_signal(signal.SIGSTOP)
+        takeover = wait_until(lambda: [w for w in self.writes() if holder(w) == other], 25)
+        self.assertTrue(takeover, f"{other} did not take over within 25 s")
+        last_by_leader = [w for w in self.writes() if identity_of(w) == leader][-1]
+        gap = takeover[0]["time"] - last_by_leader["end"]
+        print(f"takeover {gap:.2f} s after the frozen leader's last renewal")
+        self.assertGreaterEqual(gap, 15.0)
+        self.assertLess(gap, 20.0)
+
+        resumed_at = time.time()
+        self.procs[leader].send_signal(signal.SIGCONT)
+        time.sleep(2.5)
+        log = SERVER.log()
+        late_writes = [e for e in log if identity_of(e) == leader and e["method"] != "GET" and
+                       e["time"] >= resumed_at]
+        self.assertEqual(late_writes, [], "the resumed replica wrote before re-acquiring")
+        holders = [holder(w) for w in lease_writes(log, self.lease) if w["time"] > stopped_at]
+        self.assertEqual(set(holders), {other})
+
+    def test_release_hands_over_quickly(self):
+        first = self.start_serve("serve-c")
+        self.assertTrue(wait_until(lambda: self.writes(), 10), "no lease write within 10 s")
+        self.start_serve("serve-d")
+        time.sleep(3.0)
+        self.assertEqual({holder(w) for w in self.writes()}, {"serve-c"})
+
+        sent = time.time()
+        first.send_signal(signal.SIGTERM)
+        takeover = wait_until(lambda: [w for w in self.writes() if holder(w) == "serve-d"], 10)
+        self.assertTrue(takeover, "serve-d did not take over")
+        handover = takeover[0]["time"] - sent
+        print(f"serve handover after SIGTERM: {handover:.2f} s")
+        self.assertLess(handover, 3.0)
+        self.assertEqual(first.wait(timeout=40), 0)
+        released = [w for w in self.writes() if identity_of(w) == "serve-c" and holder(w) == ""]
+        self.assertEqual(len(released), 1)
+
+
 def main():
-    global SERVER, DRIVER
+    global SERVER, DRIVER, SERVE
     DRIVER = os.path.abspath(sys.argv[1])
+    SERVE = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
+    if SERVE:
+        usage = subprocess.run([SERVE, "serve", "--help"], capture_output=True, text=True,
+                               check=False)
+        if "--leader-elect" not in usage.stdout + usage.stderr:
+            print(f"{SERVE} serve has no --leader-elect: the ServeBinary tests do not run")
+            SERVE = None
     SERVER = StandIn()
     SERVER.kubeconfig = os.path.join(SERVER.dir, "kubeconfig")
     with open(SERVER.kubeconfig, "w", encoding="utf-8") as f:
@@ -186,7 +261,7 @@ def main():
                 f"users:\n- name: admin\n  user:\n    token: {SERVER.token}\n"
                 f"contexts:\n- name: standin\n  context: {{cluster: standin, user: admin}}\n")
     try:
-        return run_suite([Election])
+        return run_suite([Election, ServeBinary] if SERVE else [Election])
     finally:
         SERVER.stop()
 
