@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "aws/credentials.h"
 #include "aws/ssm.h"
@@ -105,6 +107,26 @@ static void print_error(const struct ig_aws_error *err)
     cJSON_Delete(root);
 }
 
+/* Format epoch seconds the way AWS CLI v2 prints timestamps by default,
+ * e.g. 2026-03-01T10:15:12.345000+00:00. */
+static void format_timestamp(double epoch_seconds, char *out, size_t size)
+{
+    double whole = floor(epoch_seconds);
+    time_t seconds = (time_t)whole;
+    long micros = lround((epoch_seconds - whole) * 1e6);
+    if (micros >= 1000000) {
+        seconds++;
+        micros -= 1000000;
+    }
+    struct tm tm;
+    char date[32];
+    if (!gmtime_r(&seconds, &tm) || strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(out, size, "%.6f", epoch_seconds);
+        return;
+    }
+    snprintf(out, size, "%s.%06ld+00:00", date, micros);
+}
+
 /* Build the output document; values are masked unless show_values. */
 static int print_parameters(const struct ig_ssm_parameter_list *list, bool show_values, bool by_path)
 {
@@ -116,6 +138,8 @@ static int print_parameters(const struct ig_ssm_parameter_list *list, bool show_
         goto cleanup;
     for (size_t i = 0; i < list->count; i++) {
         const struct ig_ssm_parameter *p = &list->items[i];
+        char modified[64];
+        format_timestamp(p->last_modified, modified, sizeof modified);
         cJSON *item = cJSON_CreateObject();
         if (!item || !cJSON_AddItemToArray(parameters, item)) {
             cJSON_Delete(item);
@@ -125,7 +149,7 @@ static int print_parameters(const struct ig_ssm_parameter_list *list, bool show_
             !cJSON_AddStringToObject(item, "Value", show_values ? p->value : MASK) ||
             !cJSON_AddNumberToObject(item, "Version", (double)p->version) ||
             (p->selector && !cJSON_AddStringToObject(item, "Selector", p->selector)) ||
-            !cJSON_AddNumberToObject(item, "LastModifiedDate", p->last_modified) ||
+            !cJSON_AddStringToObject(item, "LastModifiedDate", modified) ||
             (p->arn && !cJSON_AddStringToObject(item, "ARN", p->arn)) ||
             (p->data_type && !cJSON_AddStringToObject(item, "DataType", p->data_type)))
             goto cleanup;

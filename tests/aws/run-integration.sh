@@ -131,6 +131,10 @@ doc = json.load(open(sys.argv[1]))
 assert [p["Value"] for p in doc["Parameters"]] == ["****", "****"], doc
 assert sorted(p["Name"] for p in doc["Parameters"]) == ["/ig/app/plain", "/ig/app/secret"], doc
 assert doc["InvalidParameters"] == ["/ig/nope"], doc
+import re
+for p in doc["Parameters"]:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", p["LastModifiedDate"]), p
+    assert p["ARN"].endswith(":parameter" + p["Name"]) and p["DataType"] == "text" and p["Version"] == 1, p
 PY
 count "ssm get masks values and lists missing names" $((status + $?))
 
