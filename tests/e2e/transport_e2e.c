@@ -954,12 +954,12 @@ Test(transport, reload_symlink_swap)
     curl_easy_cleanup(old_connection);
 
     cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"success\"}"), 1);
-    cr_assert(log_contains(&server, "\"msg\":\"TLS key pair reloaded\""));
 
     /* And back again, to free the first retired pair while the server runs. */
     secret_mount_swap(dir, "2026_12_04_03", a_cert, a_key);
     cr_assert(wait_served_with_ca(&server, "a", 10), "the third certificate was not served");
     stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "\"msg\":\"TLS key pair reloaded\""));
 }
 
 Test(transport, reload_broken_keeps_old)
@@ -987,7 +987,6 @@ Test(transport, reload_broken_keeps_old)
     cr_assert(served_with_ca(&server, "a"), "a mismatched pair replaced the working one");
     cr_assert(!served_with_ca(&server, "b"));
     cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"failure\"}"), 1);
-    cr_assert(log_contains(&server, "does not match the certificate"));
 
     /* A certificate that is not PEM at all. */
     snprintf(garbage, sizeof garbage, "%s/garbage.crt", dir);
@@ -1007,6 +1006,8 @@ Test(transport, reload_broken_keeps_old)
     cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"failure\"}"), 3);
     cr_assert_eq(metric_value(&server, "immutable_guard_tls_reloads_total{result=\"success\"}"), 0);
     stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "does not match the certificate"));
+    cr_assert(log_contains(&server, "no DNS subjectAltName"));
 }
 
 Test(transport, cn_only_refused)
@@ -1138,4 +1139,168 @@ Test(transport, sigint_stops_idle)
     cr_assert(WIFEXITED(server.exit_status));
     cr_assert_eq(WEXITSTATUS(server.exit_status), 0);
     curl_easy_cleanup(curl);
+}
+
+/* ---------- decisions on the seed manifests ---------- */
+
+static char *fixture_text(const char *name, size_t *length)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", env_or_fail("IG_E2E_FIXTURES"), name);
+    char *text = read_text(path, length);
+    cr_assert_not_null(text, "cannot read the fixture %s", path);
+    return text;
+}
+
+/* POST a fixture review and return the parsed response object (the caller
+ * frees the whole review through *review). */
+static const cJSON *review_fixture(const struct server *server, const char *path,
+                                   const char *fixture, cJSON **review)
+{
+    size_t length = 0;
+    char *body = fixture_text(fixture, &length);
+    cJSON *request = cJSON_ParseWithLength(body, length);
+    cr_assert_not_null(request);
+    const char *uid = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(request, "request"), "uid"));
+    cr_assert_not_null(uid);
+
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", server, path, "application/json", body, length, &reply);
+    curl_easy_cleanup(curl);
+    free(body);
+    cr_assert_eq(reply.result, CURLE_OK);
+    cr_assert_eq(reply.status, 200, "HTTP %ld: %s", reply.status, reply.body ? reply.body : "");
+    cr_assert_str_eq(reply.content_type, "application/json");
+
+    *review = cJSON_Parse(reply.body);
+    reply_free(&reply);
+    cr_assert_not_null(*review);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(*review, "apiVersion")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(request, "apiVersion")));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(*review, "kind")), "AdmissionReview");
+    const cJSON *response = cJSON_GetObjectItem(*review, "response");
+    cr_assert_not_null(response);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(response, "uid")), uid);
+    cJSON_Delete(request);
+    return response;
+}
+
+static size_t base64_decode(const char *text, unsigned char *out, size_t size)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned bits = 0;
+    int count = 0;
+    size_t used = 0;
+    for (const char *p = text; *p && *p != '='; p++) {
+        const char *found = strchr(alphabet, *p);
+        cr_assert_not_null(found, "patch is not standard base64 at '%c'", *p);
+        bits = (bits << 6) | (unsigned)(found - alphabet);
+        count += 6;
+        if (count >= 8) {
+            count -= 8;
+            cr_assert_lt(used, size);
+            out[used++] = (unsigned char)((bits >> count) & 0xff);
+        }
+    }
+    return used;
+}
+
+Test(transport, seed_review_allowed)
+{
+    struct server server;
+    start_server(&server, "seed-allowed", NULL);
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/validate?timeout=10s",
+                                           "external-secret.create.json", &review);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")));
+    cr_assert_null(cJSON_GetObjectItem(response, "patch"));
+    cJSON_Delete(review);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, seed_review_denied)
+{
+    struct server server;
+    start_server(&server, "seed-denied", NULL);
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/validate?timeout=10s",
+                                           "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(response, "allowed")));
+    const cJSON *status = cJSON_GetObjectItem(response, "status");
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(status, "code")), 403);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(status, "reason")), "Forbidden");
+    const char *message = cJSON_GetStringValue(cJSON_GetObjectItem(status, "message"));
+    cr_assert_not_null(message);
+    cr_assert_not_null(strstr(message, "default/my-app"), "message: %s", message);
+    cr_assert_not_null(strstr(message, "immutable-guard.io/rotation: recreate"));
+    cr_assert_null(cJSON_GetObjectItem(response, "patch"), "a validating reply carries a patch");
+    cr_assert_null(cJSON_GetObjectItem(response, "patchType"));
+    cJSON_Delete(review);
+    /* Log lines are written by a thread of their own: read them after the stop. */
+    stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "\"decision\":\"denied\""));
+}
+
+Test(transport, seed_review_warned)
+{
+    const char *const extra[] = {"--mode", "warn", NULL};
+    struct server server;
+    start_server(&server, "seed-warned", extra);
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/validate?timeout=10s",
+                                           "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")));
+    const cJSON *warnings = cJSON_GetObjectItem(response, "warnings");
+    cr_assert(cJSON_IsArray(warnings));
+    cr_assert_gt(cJSON_GetArraySize(warnings), 0);
+    const cJSON *warning = NULL;
+    cJSON_ArrayForEach(warning, warnings)
+    {
+        const char *text = cJSON_GetStringValue(warning);
+        cr_assert_not_null(text);
+        cr_assert_leq(strlen(text), 120, "warning longer than 120 bytes: %s", text);
+        cr_assert_null(strchr(text, '\n'));
+    }
+    cr_assert_null(cJSON_GetObjectItem(response, "patch"));
+    cJSON_Delete(review);
+    /* Log lines are written by a thread of their own: read them after the stop. */
+    stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "\"decision\":\"warned\""));
+}
+
+Test(transport, seed_review_patched)
+{
+    struct server server;
+    start_server(&server, "seed-patched", NULL);
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/mutate?timeout=10s",
+                                           "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(response, "patchType")), "JSONPatch");
+    const char *encoded = cJSON_GetStringValue(cJSON_GetObjectItem(response, "patch"));
+    cr_assert_not_null(encoded);
+    unsigned char decoded[8192];
+    size_t length = base64_decode(encoded, decoded, sizeof decoded);
+    cJSON *patch = cJSON_ParseWithLength((const char *)decoded, length);
+    cr_assert(cJSON_IsArray(patch), "the patch is not a JSON array: %.*s", (int)length, decoded);
+    bool annotates = false;
+    const cJSON *operation = NULL;
+    cJSON_ArrayForEach(operation, patch)
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(operation, "path"));
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(operation, "op")), "add");
+        if (path && strcmp(path, "/metadata/annotations/immutable-guard.io~1rotation") == 0)
+            annotates = strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(operation, "value")),
+                               "recreate") == 0;
+    }
+    cr_assert(annotates, "no add of immutable-guard.io/rotation: recreate in %.*s", (int)length,
+              decoded);
+    cJSON_Delete(patch);
+    cJSON_Delete(review);
+    /* Log lines are written by a thread of their own: read them after the stop. */
+    stop_server_cleanly(&server);
+    cr_assert(log_contains(&server, "\"decision\":\"patched\""));
 }
