@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/metrics.h"
 #include "helpers.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -218,6 +219,60 @@ Test(kube_client, token_cached_within_max_age)
     ig_kube_config_free(&config);
     free(token_path);
     free(dir);
+}
+
+Test(kube_client, token_reread_after_max_age)
+{
+    char *dir = temp_dir();
+    control("tokens", "{\"token\":\"aged-token\",\"user\":\"aged-user\"}");
+    char *token_path = write_file(dir, "token", "aged-token");
+    struct ig_kube_config config;
+    admin_config(&config);
+    free(config.token);
+    config.token = NULL;
+    config.token_file = strdup(token_path);
+    struct ig_kube_client_options options = {.token_max_age = 0.3};
+    struct ig_kube_client *client = ig_kube_client_new(&config, &options);
+    struct ig_kube_status st = {0};
+    cr_assert_eq(list_secrets(client, "default", &st), 0);
+    cr_assert_eq(list_secrets(client, "default", &st), 0);
+    cr_assert_eq(ig_kube_client_token_reads(client), 1);
+    usleep(400000);
+    cr_assert_eq(list_secrets(client, "default", &st), 0);
+    cr_assert_eq(ig_kube_client_token_reads(client), 2);
+    ig_kube_client_free(client);
+    ig_kube_config_free(&config);
+    free(token_path);
+    free(dir);
+}
+
+/* Look a counter up by name and labels (the help text is not compared). */
+static struct ig_counter *counter(const char *name, const char *labels)
+{
+    struct ig_counter *c = ig_metrics_counter(name, "", labels);
+    cr_assert_not_null(c);
+    return c;
+}
+
+Test(kube_client, requests_counted_by_code)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("metrics");
+    char fault[256];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"path_contains\":\"%s\"},\"action\":{\"status\":503}}", ns);
+    control("faults", fault);
+    struct ig_counter *failed = counter("ig_kube_api_requests_total",
+                                        "verb=\"list\",resource=\"secrets\",code=\"503\"");
+    struct ig_counter *ok = counter("ig_kube_api_requests_total",
+                                    "verb=\"list\",resource=\"secrets\",code=\"200\"");
+    uint64_t failed_before = ig_counter_value(failed);
+    uint64_t ok_before = ig_counter_value(ok);
+    struct ig_kube_status st = {0};
+    cr_assert_eq(list_secrets(client, ns, &st), 0);
+    cr_assert_eq(ig_counter_value(failed) - failed_before, 1);
+    cr_assert_eq(ig_counter_value(ok) - ok_before, 1);
+    ig_kube_client_free(client);
 }
 
 Test(kube_client, static_token_401_not_retried)

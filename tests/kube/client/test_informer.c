@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/metrics.h"
 #include "helpers.h"
 #include "kube/client.h"
 #include "kube/events.h"
@@ -173,6 +174,12 @@ Test(kube_informer, error_event_relists)
     struct ig_kube_client *client = admin_client();
     const char *ns = fresh_namespace("err410");
     struct counts counts = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    struct ig_counter *expired_metric = ig_metrics_counter(
+        "ig_kube_watch_restarts_total", "", "resource=\"secrets\",reason=\"expired\"");
+    struct ig_counter *relists_metric =
+        ig_metrics_counter("ig_kube_relists_total", "", "resource=\"secrets\"");
+    uint64_t expired_before = ig_counter_value(expired_metric);
+    uint64_t relists_before = ig_counter_value(relists_metric);
     add_fault(ns, "{\"error_410_after\":1}");
     struct ig_kube_informer *informer = secret_informer(client, ns, 30, &counts);
     create_secret(client, ns, "a", "v");
@@ -185,6 +192,8 @@ Test(kube_informer, error_event_relists)
     } while (stats.lists < 2 && now_seconds() < deadline);
     cr_assert_eq(stats.expired, 1);
     cr_assert_eq(stats.lists, 2);
+    cr_assert_eq(ig_counter_value(expired_metric) - expired_before, 1);
+    cr_assert_eq(ig_counter_value(relists_metric) - relists_before, 1);
     /* The relist finds "a" unchanged, so no second add. */
     create_secret(client, ns, "b", "v");
     cr_assert(wait_for(informer, ns, "b", true, 5));
@@ -433,22 +442,30 @@ Test(kube_events_api, burst_limit_per_object)
     struct ig_kube_event_recorder *rec = ig_kube_event_recorder_new(client, &options);
     struct ig_kube_object_ref ref = secret_ref(ns, "s");
     struct ig_kube_object_ref other = secret_ref(ns, "other");
-    int emitted = 0, suppressed = 0;
+    struct ig_counter *suppressed = ig_metrics_counter("ig_kube_events_total", "",
+                                                       "result=\"suppressed\"");
+    struct ig_counter *created = ig_metrics_counter("ig_kube_events_total", "",
+                                                    "result=\"created\"");
+    uint64_t suppressed_before = ig_counter_value(suppressed);
+    uint64_t created_before = ig_counter_value(created);
+    int emitted = 0, limited = 0;
     for (int i = 0; i < 30; i++) {
         char note[32];
         snprintf(note, sizeof note, "attempt %d", i);
         int rc = ig_kube_event_emit(rec, &ref, IG_KUBE_EVENT_WARNING, "SyncFailed", "Sync", note, NULL);
         emitted += rc == 0;
-        suppressed += rc == 1;
+        limited += rc == 1;
     }
     cr_assert_eq(emitted, 25);
-    cr_assert_eq(suppressed, 5);
+    cr_assert_eq(limited, 5);
     cr_assert_eq(ig_kube_event_emit(rec, &other, IG_KUBE_EVENT_NORMAL, "Synced", "Sync", "ok", NULL), 0);
     cJSON *log = request_log();
     char path[128];
     snprintf(path, sizeof path, "/namespaces/%s/events", ns);
     cr_assert_eq(count_requests(log, "POST", path, 201), 26);
     cJSON_Delete(log);
+    cr_assert_eq(ig_counter_value(suppressed) - suppressed_before, 5);
+    cr_assert_eq(ig_counter_value(created) - created_before, 26);
     ig_kube_event_recorder_free(rec);
     ig_kube_client_free(client);
 }
