@@ -58,9 +58,9 @@ kube-client-single: $(KUBE_TSAN_BIN)
 	sh tests/run-step.sh kube-client-$(VARIANT) env TSAN_OPTIONS=halt_on_error=1 \
 	    python3 tests/kube/run_client_tests.py $(KUBE_TSAN_BIN)
 
-kube-leader: $(KUBE_LEADER_BIN) bin/immutable-guard
+kube-leader: $(KUBE_LEADER_BIN) $(PROGRAM)
 	sh tests/run-step.sh kube-leader python3 tests/kube/test_leader.py $(KUBE_LEADER_BIN) \
-	    bin/immutable-guard
+	    $(PROGRAM)
 
 kube-kubectl:
 	sh tests/run-step.sh kube-kubectl python3 tests/kube/test_kubectl.py
