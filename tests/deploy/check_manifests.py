@@ -125,6 +125,18 @@ def check_base(docs, serve_help):
         if config:
             check(f"{label}: {kind} has no caBundle", "caBundle" not in config["webhooks"][0]["clientConfig"])
 
+    for kind in ["RoleBinding", "ClusterRoleBinding"]:
+        bindings = [doc for doc in docs if doc.get("kind") == kind]
+        check(f"{label}: a {kind} exists", len(bindings) > 0)
+        for binding in bindings:
+            subjects = binding.get("subjects", [])
+            check(f"{label}: {kind} {binding['metadata']['name']} binds the ServiceAccount",
+                  {"kind": "ServiceAccount", "name": "immutable-guard", "namespace": "immutable-guard"}
+                  in subjects, str(subjects))
+            role = binding["roleRef"]
+            check(f"{label}: {kind} {binding['metadata']['name']} refers to an existing role",
+                  find(docs, role["kind"], role["name"]) is not None, str(role))
+
 
 def check_cert_manager(docs):
     label = "cert-manager"
