@@ -1304,3 +1304,94 @@ Test(transport, seed_review_patched)
     stop_server_cleanly(&server);
     cr_assert(log_contains(&server, "\"decision\":\"patched\""));
 }
+
+/* ---------- configuration ---------- */
+
+Test(transport, environment_configures)
+{
+    /* Criterion runs each test in a process of its own, so these stay local. */
+    setenv("IG_MODE", "warn", 1);
+    setenv("IG_MAX_BODY_BYTES", "4096", 1);
+    struct server server;
+    start_server(&server, "environment", NULL);
+
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/validate?timeout=10s",
+                                           "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")), "IG_MODE=warn was ignored");
+    cJSON_Delete(review);
+
+    char body[5000];
+    memset(body, ' ', sizeof body);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", &server, "/validate", "application/json", body, sizeof body, &reply);
+    assert_status_body(&reply, 413, "RequestEntityTooLarge");
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+
+    /* A flag wins over its variable. */
+    stop_server_cleanly(&server);
+    const char *const extra[] = {"--mode", "enforce", NULL};
+    start_server(&server, "environment-flag", extra);
+    response = review_fixture(&server, "/validate", "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(response, "allowed")), "--mode lost to IG_MODE");
+    cJSON_Delete(review);
+    stop_server_cleanly(&server);
+}
+
+/* Run `immutable-guard serve ARGS` to its end and return its exit code and output. */
+static int run_serve(const char *const *args, char *output, size_t size)
+{
+    char command[2048];
+    int used = snprintf(command, sizeof command, "'%s' serve", env_or_fail("IG_E2E_SERVER"));
+    for (size_t i = 0; args[i]; i++)
+        used += snprintf(command + used, sizeof command - (size_t)used, " '%s'", args[i]);
+    snprintf(command + used, sizeof command - (size_t)used, " 2>&1");
+    FILE *pipe = popen(command, "r");
+    cr_assert_not_null(pipe);
+    size_t length = fread(output, 1, size - 1, pipe);
+    output[length] = '\0';
+    int status = pclose(pipe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(transport, invalid_flags_exit_2)
+{
+    static const char *const cases[][4] = {
+        {"--mode", "block", NULL},
+        {"--mutate-action", "delete", NULL},
+        {"--max-body-bytes", "12x", NULL},
+        {"--connection-timeout", "0", NULL},
+        {"--listen", "8443", NULL},
+        {"--log-format", "xml", NULL},
+        {"--leader-elect=maybe", NULL},
+        {"--no-such-flag", NULL},
+        {"extra-argument", NULL},
+    };
+    char output[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int code = run_serve(cases[i], output, sizeof output);
+        cr_assert_eq(code, 2, "%s exited with %d: %s", cases[i][0], code, output);
+        cr_assert_not_null(strstr(output, "immutable-guard serve:"), "no message for %s: %s",
+                           cases[i][0], output);
+    }
+}
+
+Test(transport, help_documents_flags)
+{
+    static const char *const help_args[] = {"--help", NULL};
+    char output[8192];
+    cr_assert_eq(run_serve(help_args, output, sizeof output), 0);
+    static const char *const flags[] = {
+        "--listen=", "--probe-listen=", "--tls-cert=", "--tls-key=", "--mode=", "--mutate-action=",
+        "--exempt-namespaces=", "--max-body-bytes=", "--log-format=", "--log-level=",
+        "--connection-timeout=", "--connection-limit=", "--threads=", "--kubeconfig=",
+        "--leader-elect[", "--lease-name=", "--lease-namespace=",
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        cr_assert_not_null(strstr(output, flags[i]), "--help does not list %s", flags[i]);
+    cr_assert_not_null(strstr(output, "(IG_LISTEN)"));
+    cr_assert_not_null(strstr(output, "Default: :8443"));
+    cr_assert_not_null(strstr(output, "Default: 7340032"));
+}
