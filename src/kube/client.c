@@ -704,6 +704,7 @@ int ig_kube_do(struct ig_kube_client *client, const struct ig_kube_request *requ
         ig_kube_client_count(client, request->verb, resource, code);
 
         if (code >= 200 && code < 300) {
+            ig_kube_status_clear(status); /* drop what earlier attempts left */
             response->code = code;
             response->body = body.data;
             response->body_length = body.length;
