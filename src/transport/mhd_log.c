@@ -1,33 +1,12 @@
 #include "transport/mhd_log.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
+#include "transport/log_limit.h"
 
-#define MAX_LINES_PER_SECOND 20
-
-static _Atomic long long window_second;
-static _Atomic int lines_in_window;
-static _Atomic long long dropped_lines;
-
-/* Return false when this second's quota of warning lines is used up. */
-static bool take_line_quota(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long long second = (long long)now.tv_sec;
-    long long window = atomic_load(&window_second);
-    if (window != second && atomic_compare_exchange_strong(&window_second, &window, second))
-        atomic_store(&lines_in_window, 0);
-    if (atomic_fetch_add(&lines_in_window, 1) >= MAX_LINES_PER_SECOND) {
-        atomic_fetch_add(&dropped_lines, 1);
-        return false;
-    }
-    return true;
-}
+static struct ig_log_limit mhd_log_limit = IG_LOG_LIMIT_INIT(20);
 
 void ig_mhd_log(void *cls, const char *format, va_list args)
 {
@@ -49,8 +28,9 @@ void ig_mhd_log(void *cls, const char *format, va_list args)
                  IG_F_STR("server", server), IG_F_STR("detail", text));
         return;
     }
-    if (!take_line_quota())
+    if (!ig_log_limit_take(&mhd_log_limit))
         return;
     ig_warn("libmicrohttpd reported an error", IG_F_STR("server", server),
-            IG_F_STR("detail", text), IG_F_INT("dropped_before", atomic_exchange(&dropped_lines, 0)));
+            IG_F_STR("detail", text),
+            IG_F_INT("dropped_before", ig_log_limit_dropped(&mhd_log_limit)));
 }

@@ -18,6 +18,7 @@
 #include "common/version.h"
 #include "transport/acceptor.h"
 #include "transport/listen.h"
+#include "transport/log_limit.h"
 #include "transport/mhd_log.h"
 #include "transport/probe.h"
 #include "transport/tls_store.h"
@@ -65,17 +66,6 @@ struct request {
     size_t drained;
 };
 
-static void count_error(struct ig_server *server, unsigned code)
-{
-    for (size_t i = 0; i < COUNTED_CODE_COUNT; i++) {
-        if (counted_codes[i] == code) {
-            ig_counter_add(server->errors_by_code[i], 1);
-            return;
-        }
-    }
-    ig_counter_add(server->errors_other, 1);
-}
-
 static void client_address(struct MHD_Connection *connection, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *info =
@@ -89,6 +79,33 @@ static void client_address(struct MHD_Connection *connection, char *out, size_t 
     else if (address->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)address)->sin6_addr, out,
                   (socklen_t)size);
+}
+
+/* Clients can cause rejections at any rate, so their log lines are capped; the error
+ * counter still counts every one. */
+static struct ig_log_limit rejection_log_limit = IG_LOG_LIMIT_INIT(20);
+
+static void log_rejection(struct MHD_Connection *connection, unsigned code, const char *method,
+                          const char *url, const char *reason)
+{
+    if (!ig_log_limit_take(&rejection_log_limit))
+        return;
+    char remote[INET6_ADDRSTRLEN];
+    client_address(connection, remote, sizeof remote);
+    ig_warn("request rejected", IG_F_INT("code", code), IG_F_STR("method", method),
+            IG_F_STR("path", url), IG_F_STR("remote", remote), IG_F_STR("reason", reason),
+            IG_F_INT("dropped_before", ig_log_limit_dropped(&rejection_log_limit)));
+}
+
+static void count_error(struct ig_server *server, unsigned code)
+{
+    for (size_t i = 0; i < COUNTED_CODE_COUNT; i++) {
+        if (counted_codes[i] == code) {
+            ig_counter_add(server->errors_by_code[i], 1);
+            return;
+        }
+    }
+    ig_counter_add(server->errors_other, 1);
 }
 
 static const char *status_reason(unsigned code)
@@ -140,11 +157,7 @@ static enum MHD_Result reject(struct ig_server *server, struct MHD_Connection *c
                               struct request *request, const char *method, const char *url,
                               unsigned code, const char *message)
 {
-    char remote[INET6_ADDRSTRLEN];
-    client_address(connection, remote, sizeof remote);
-    ig_warn("request rejected", IG_F_INT("code", code), IG_F_STR("method", method),
-            IG_F_STR("path", url), IG_F_STR("remote", remote), IG_F_STR("reason", message));
-
+    log_rejection(connection, code, method, url, message);
     request->rejected = true;
     char *body = error_body(code, message);
     if (!body)
@@ -232,11 +245,7 @@ static enum MHD_Result reply_too_large(struct ig_server *server, struct MHD_Conn
                                        struct request *request, const char *method,
                                        const char *url, const char *message)
 {
-    char remote[INET6_ADDRSTRLEN];
-    client_address(connection, remote, sizeof remote);
-    ig_warn("request rejected", IG_F_INT("code", MHD_HTTP_CONTENT_TOO_LARGE),
-            IG_F_STR("method", method), IG_F_STR("path", url), IG_F_STR("remote", remote),
-            IG_F_STR("reason", message));
+    log_rejection(connection, MHD_HTTP_CONTENT_TOO_LARGE, method, url, message);
     free(request->body);
     request->body = NULL;
     request->length = request->capacity = 0;

@@ -1395,3 +1395,98 @@ Test(transport, help_documents_flags)
     cr_assert_not_null(strstr(output, "Default: :8443"));
     cr_assert_not_null(strstr(output, "Default: 7340032"));
 }
+
+Test(transport, rejection_logs_limited)
+{
+    struct server server;
+    start_server(&server, "log-limit", NULL);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    enum { REQUESTS = 200 };
+    for (int i = 0; i < REQUESTS; i++) {
+        request_method(curl, &server, "GET", "/scan", &reply);
+        cr_assert_eq(reply.status, 404);
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"404\"}"), REQUESTS);
+    stop_server_cleanly(&server);
+
+    char *log = server_log(&server);
+    int lines = 0;
+    for (const char *p = log; (p = strstr(p, "\"msg\":\"request rejected\"")); p++)
+        lines++;
+    free(log);
+    cr_assert_gt(lines, 0);
+    cr_assert_lt(lines, REQUESTS, "every rejection was logged (%d lines)", lines);
+}
+
+Test(transport, expect_continue_413)
+{
+    const char *const extra[] = {"--max-body-bytes", "4096", NULL};
+    struct server server;
+    start_server(&server, "expect", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+
+    size_t size = 8 * 1024 * 1024;
+    char *big = malloc(size);
+    cr_assert_not_null(big);
+    memset(big, ' ', size);
+    memset(&reply, 0, sizeof reply);
+    curl_easy_reset(curl);
+    char ca[1024];
+    cert_set_path("a", "ca.crt", ca, sizeof ca);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply);
+    /* Wait long for "100 Continue", so that an upload means the server asked for it. */
+    curl_easy_setopt(curl, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect: 100-continue");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, big);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)size);
+    perform(curl, &reply, headers);
+
+    assert_status_body(&reply, 413, "RequestEntityTooLarge");
+    curl_off_t uploaded = -1;
+    curl_easy_getinfo(curl, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+    cr_assert_eq(uploaded, 0, "the client sent %ld body bytes before the 413", (long)uploaded);
+    reply_free(&reply);
+    free(big);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+/* Run `openssl s_client` with one protocol version; return its exit code. */
+static int handshake_with(const struct server *server, const char *version_flag)
+{
+    char ca[1024];
+    char command[2048];
+    cert_set_path("a", "ca.crt", ca, sizeof ca);
+    /* SECLEVEL=0 lets the client offer TLS 1.1 at all; the server must refuse it. */
+    snprintf(command, sizeof command,
+             "openssl s_client -connect 127.0.0.1:%u %s -cipher 'DEFAULT@SECLEVEL=0' "
+             "-CAfile '%s' -verify_return_error </dev/null >/dev/null 2>&1",
+             server->port, version_flag, ca);
+    int status = system(command);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(transport, tls_versions)
+{
+    struct server server;
+    start_server(&server, "tls-versions", NULL);
+    cr_assert_eq(handshake_with(&server, "-tls1_3"), 0, "TLS 1.3 failed");
+    cr_assert_eq(handshake_with(&server, "-tls1_2"), 0, "TLS 1.2 failed");
+    cr_assert_neq(handshake_with(&server, "-tls1_1"), 0, "TLS 1.1 was accepted");
+    cr_assert_neq(handshake_with(&server, "-tls1"), 0, "TLS 1.0 was accepted");
+    stop_server_cleanly(&server);
+}
