@@ -68,8 +68,8 @@ struct ig_aws_credential_provider *ig_aws_static_provider_new(const char *access
                                                               const char *secret_access_key,
                                                               const char *session_token, time_t expiration);
 
-/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional AWS_SESSION_TOKEN,
- * read again on every fetch. */
+/* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and optional AWS_SESSION_TOKEN
+ * (or its older name AWS_SECURITY_TOKEN), read again on every fetch. */
 struct ig_aws_credential_provider *ig_aws_environment_provider_new(void);
 
 struct ig_aws_client_options;

@@ -188,6 +188,8 @@ static int environment_fetch(struct ig_aws_credential_provider *provider, struct
     const char *key = getenv("AWS_ACCESS_KEY_ID");
     const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
     const char *token = getenv("AWS_SESSION_TOKEN");
+    if (!token || !*token)
+        token = getenv("AWS_SECURITY_TOKEN"); /* older name, still read by botocore */
     if (!key || !*key || !secret || !*secret) {
         ig_aws_error_set(err, IG_AWS_ERR_CONFIG,
                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set for environment credentials");

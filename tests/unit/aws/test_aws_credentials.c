@@ -208,3 +208,19 @@ Test(aws_credentials, concurrent_gets_share_one_fetch)
     cr_assert_eq(provider->fetch_count, 1);
     ig_aws_credential_provider_free(provider);
 }
+
+Test(aws_credentials, environment_accepts_older_token_name)
+{
+    setenv("AWS_ACCESS_KEY_ID", "AKIDENV3", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "env-secret", 1);
+    unsetenv("AWS_SESSION_TOKEN");
+    setenv("AWS_SECURITY_TOKEN", "older-token", 1);
+    struct ig_aws_credential_provider *provider = ig_aws_environment_provider_new();
+    struct ig_aws_credentials creds;
+    struct ig_aws_error err;
+    ig_aws_error_clear(&err);
+    cr_assert_eq(ig_aws_credential_provider_get(provider, &creds, &err), 0);
+    cr_assert_str_eq(creds.session_token, "older-token");
+    ig_aws_credentials_clear(&creds);
+    ig_aws_credential_provider_free(provider);
+}
