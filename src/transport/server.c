@@ -32,6 +32,9 @@
  * reply. On loopback, curl still had about 3 MiB in flight when it read the reply. */
 #define DRAIN_AFTER_EARLY_REPLY (32 * 1024 * 1024)
 
+/* First body buffer; it doubles as bytes arrive, up to --max-body-bytes. */
+#define INITIAL_BODY_CAPACITY (64 * 1024)
+
 /* HTTP status codes this server produces itself, for the error counter. */
 static const unsigned counted_codes[] = {400, 404, 405, 413, 415, 500};
 #define COUNTED_CODE_COUNT (sizeof counted_codes / sizeof counted_codes[0])
@@ -315,11 +318,18 @@ static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connec
                               MHD_HTTP_CONTENT_TOO_LARGE, message);
             return reply_too_large(server, connection, request, method, url, message);
         }
+        /* Reserve the declared size only up to a first chunk: a client that
+         * declares a large body and sends nothing must not hold memory. */
         if (declared > 0) {
-            request->body = malloc((size_t)declared);
-            if (!request->body)
+            size_t first = declared < INITIAL_BODY_CAPACITY ? (size_t)declared
+                                                            : INITIAL_BODY_CAPACITY;
+            request->body = malloc(first);
+            if (!request->body) {
+                ig_error("out of memory buffering a request body; the connection was closed",
+                         IG_F_INT("bytes", (long long)first));
                 return MHD_NO;
-            request->capacity = (size_t)declared;
+            }
+            request->capacity = first;
         }
     }
     return MHD_YES;
@@ -347,12 +357,15 @@ static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connect
     }
 
     if (request->length + incoming > request->capacity) {
-        size_t capacity = request->capacity ? request->capacity : 16384;
+        size_t capacity = request->capacity ? request->capacity : INITIAL_BODY_CAPACITY;
         while (capacity < request->length + incoming)
             capacity = capacity > limit / 2 ? limit : capacity * 2;
         char *grown = realloc(request->body, capacity);
-        if (!grown)
+        if (!grown) {
+            ig_error("out of memory buffering a request body; the connection was closed",
+                     IG_F_INT("bytes", (long long)capacity));
             return MHD_NO;
+        }
         request->body = grown;
         request->capacity = capacity;
     }
@@ -401,8 +414,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 
     if (!request) {
         request = calloc(1, sizeof *request);
-        if (!request)
+        if (!request) {
+            ig_error("out of memory starting a request; the connection was closed");
             return MHD_NO;
+        }
         *con_cls = request;
         atomic_fetch_add(&server->in_flight, 1);
         ig_gauge_add(server->requests_in_flight, 1);

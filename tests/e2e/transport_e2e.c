@@ -1490,3 +1490,52 @@ Test(transport, tls_versions)
     cr_assert_neq(handshake_with(&server, "-tls1"), 0, "TLS 1.0 was accepted");
     stop_server_cleanly(&server);
 }
+
+/* A valid review of about 1 MiB: a ConfigMap whose one value is that long. */
+static char *large_review(size_t value_length)
+{
+    const char *marker = "\"a\":\"b\"";
+    const char *at = strstr(review_v1, marker);
+    cr_assert_not_null(at);
+    size_t prefix = (size_t)(at - review_v1);
+    size_t suffix = strlen(at + strlen(marker));
+    char *text = malloc(prefix + value_length + suffix + 16);
+    cr_assert_not_null(text);
+    memcpy(text, review_v1, prefix);
+    size_t used = prefix;
+    memcpy(text + used, "\"a\":\"", 5);
+    used += 5;
+    memset(text + used, 'x', value_length);
+    used += value_length;
+    text[used++] = '"';
+    memcpy(text + used, at + strlen(marker), suffix + 1);
+    return text;
+}
+
+Test(transport, large_body_accepted)
+{
+    struct server server;
+    start_server(&server, "large", NULL);
+    char *body = large_review(1024 * 1024);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    post(curl, "a", &server, "/validate", "application/json", body, strlen(body), &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
+    perform(curl, &reply, headers);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+
+    curl_easy_cleanup(curl);
+    free(body);
+    stop_server_cleanly(&server);
+}
