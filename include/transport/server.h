@@ -16,7 +16,10 @@ struct ig_server_config {
     const char *tls_key_path;
     struct ig_admission_config admission;
     size_t max_body_bytes;          /* larger request bodies get 413 */
-    unsigned connection_timeout_s;  /* idle time before a connection is closed */
+    /* Idle time before a connection is closed. NOTE: each received byte
+     * restarts it, so a client that trickles bytes keeps its connection;
+     * only connection_limit bounds how many such clients are served. */
+    unsigned connection_timeout_s;
     unsigned connection_limit;      /* open connections at most, over all threads */
     unsigned threads;               /* webhook worker threads */
     unsigned shutdown_grace_s;      /* maximum wait for in-flight requests on shutdown */

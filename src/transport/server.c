@@ -32,7 +32,9 @@
  * reply. On loopback, curl still had about 3 MiB in flight when it read the reply. */
 #define DRAIN_AFTER_EARLY_REPLY (32 * 1024 * 1024)
 
-/* First body buffer; it doubles as bytes arrive, up to --max-body-bytes. */
+/* First body buffer; it doubles as bytes arrive, up to --max-body-bytes.
+ * NOTE: the total of buffered bodies has no cap of its own, so the worst case
+ * is --connection-limit times --max-body-bytes (3.5 GiB at the defaults). */
 #define INITIAL_BODY_CAPACITY (64 * 1024)
 
 /* HTTP status codes this server produces itself, for the error counter. */
