@@ -1539,3 +1539,208 @@ Test(transport, large_body_accepted)
     free(body);
     stop_server_cleanly(&server);
 }
+
+/* ---------- the policy case table through the real server ---------- */
+
+/* One server configuration and the expectation keys it answers. */
+struct table_server {
+    const char *name;
+    const char *mode;
+    const char *mutate_action;
+    const char *validate_key; /* key in a case's "expect", or NULL */
+    const char *mutate_key;
+    struct server server;
+    CURL *curl;
+};
+
+/* Check that a reply has the shape of the expected decision. */
+static void assert_decision_shape(const char *case_name, const char *key, const char *decision,
+                                  const cJSON *response)
+{
+    bool allowed = cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed"));
+    const cJSON *patch = cJSON_GetObjectItem(response, "patch");
+    const cJSON *warnings = cJSON_GetObjectItem(response, "warnings");
+    if (strcmp(decision, "denied") == 0) {
+        cr_assert_not(allowed, "%s [%s]: not denied", case_name, key);
+        const cJSON *status = cJSON_GetObjectItem(response, "status");
+        cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(status, "code")), 403,
+                     "%s [%s]: denial without code 403", case_name, key);
+    } else {
+        cr_assert(allowed, "%s [%s]: expected %s but not allowed", case_name, key, decision);
+    }
+    if (strcmp(decision, "patched") == 0) {
+        cr_assert(cJSON_IsString(patch), "%s [%s]: no patch", case_name, key);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(response, "patchType")),
+                         "JSONPatch", "%s [%s]", case_name, key);
+    } else {
+        cr_assert_null(patch, "%s [%s]: unexpected patch", case_name, key);
+    }
+    if (strcmp(decision, "warned") == 0)
+        cr_assert(cJSON_GetArraySize(warnings) > 0, "%s [%s]: no warnings", case_name, key);
+}
+
+static void assert_texts_in(const char *case_name, const cJSON *expected, const char *actual)
+{
+    const cJSON *text = NULL;
+    cJSON_ArrayForEach(text, expected)
+    {
+        cr_assert_not_null(strstr(actual, cJSON_GetStringValue(text)), "%s: \"%s\" not in: %s",
+                           case_name, cJSON_GetStringValue(text), actual);
+    }
+}
+
+/* Send one case to one webhook of one server and check the reply. */
+static void run_table_case(struct table_server *target, const cJSON *table_case, const char *path,
+                           const char *key)
+{
+    const char *case_name = cJSON_GetStringValue(cJSON_GetObjectItem(table_case, "name"));
+    const char *decision =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(table_case, "expect"), key));
+    cr_assert_not_null(decision, "%s: no expectation for %s", case_name, key);
+    const cJSON *request = cJSON_GetObjectItem(table_case, "review");
+    char *body = cJSON_PrintUnformatted(request);
+    cr_assert_not_null(body);
+
+    struct reply reply;
+    post(target->curl, "a", &target->server, path, "application/json", body, strlen(body),
+         &reply);
+    free(body);
+    cr_assert_eq(reply.result, CURLE_OK, "%s [%s]: %s", case_name, key,
+                 curl_easy_strerror(reply.result));
+    cr_assert_eq(reply.status, 200, "%s [%s]: HTTP %ld %s", case_name, key, reply.status,
+                 reply.body ? reply.body : "");
+    cJSON *review = cJSON_Parse(reply.body);
+    cr_assert_not_null(review, "%s [%s]: reply is not JSON", case_name, key);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(review, "apiVersion")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(request, "apiVersion")), "%s",
+                     case_name);
+    const cJSON *response = cJSON_GetObjectItem(review, "response");
+    const char *uid = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(request, "request"), "uid"));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(response, "uid")), uid, "%s",
+                     case_name);
+    assert_decision_shape(case_name, key, decision, response);
+
+    const cJSON *message_texts = cJSON_GetObjectItem(table_case, "message_contains");
+    if (message_texts && strcmp(decision, "denied") == 0) {
+        const char *message = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(response, "status"), "message"));
+        assert_texts_in(case_name, message_texts, message ? message : "");
+    }
+    const cJSON *warning_texts = cJSON_GetObjectItem(table_case, "warning_contains");
+    if (warning_texts && strcmp(key, "validate:warn") == 0) {
+        char joined[4096] = "";
+        const cJSON *warning = NULL;
+        cJSON_ArrayForEach(warning, cJSON_GetObjectItem(response, "warnings"))
+        {
+            size_t used = strlen(joined);
+            snprintf(joined + used, sizeof joined - used, "%s\n", cJSON_GetStringValue(warning));
+        }
+        assert_texts_in(case_name, warning_texts, joined);
+    }
+    cJSON_Delete(review);
+    reply_free(&reply);
+}
+
+/* The logged decision of (uid, webhook), or NULL. The caller frees it. */
+static char *logged_decision(const char *log, const char *uid, const char *webhook)
+{
+    for (const char *line = log; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            break;
+        size_t length = (size_t)(end - line);
+        /* Dry-run decisions log as "admission decision (dry run)". */
+        static const char decision_line[] = "\"msg\":\"admission decision";
+        if (memmem(line, length, uid, strlen(uid)) &&
+            memmem(line, length, decision_line, sizeof decision_line - 1)) {
+            cJSON *entry = cJSON_ParseWithLength(line, length);
+            const char *entry_uid = cJSON_GetStringValue(cJSON_GetObjectItem(entry, "uid"));
+            const char *entry_webhook = cJSON_GetStringValue(cJSON_GetObjectItem(entry, "webhook"));
+            const char *decision = cJSON_GetStringValue(cJSON_GetObjectItem(entry, "decision"));
+            char *found = NULL;
+            if (entry_uid && entry_webhook && decision && strcmp(entry_uid, uid) == 0 &&
+                strcmp(entry_webhook, webhook) == 0)
+                found = strdup(decision);
+            cJSON_Delete(entry);
+            if (found)
+                return found;
+        }
+        line = end + 1;
+    }
+    return NULL;
+}
+
+Test(transport, policy_table_end_to_end, .timeout = 300)
+{
+    size_t length = 0;
+    char *text = fixture_text("policy-cases.json", &length);
+    cJSON *table = cJSON_ParseWithLength(text, length);
+    free(text);
+    cr_assert_not_null(table);
+    const cJSON *cases = cJSON_GetObjectItem(table, "cases");
+    cr_assert_gt(cJSON_GetArraySize(cases), 30, "the case table is too small");
+
+    char exempt[512] = "";
+    const cJSON *name = NULL;
+    cJSON_ArrayForEach(name, cJSON_GetObjectItem(table, "exempt_namespaces"))
+    {
+        size_t used = strlen(exempt);
+        snprintf(exempt + used, sizeof exempt - used, "%s%s", used ? "," : "",
+                 cJSON_GetStringValue(name));
+    }
+
+    struct table_server servers[] = {
+        {"table-enforce", "enforce", "annotate", "validate:enforce", "mutate:annotate", {0}, NULL},
+        {"table-warn", "warn", "set-mutable", "validate:warn", "mutate:set-mutable", {0}, NULL},
+        {"table-audit", "audit", "annotate", "validate:audit", NULL, {0}, NULL},
+    };
+    size_t server_count = sizeof servers / sizeof servers[0];
+    for (size_t i = 0; i < server_count; i++) {
+        const char *const extra[] = {"--mode", servers[i].mode, "--mutate-action",
+                                     servers[i].mutate_action, "--exempt-namespaces", exempt,
+                                     NULL};
+        start_server(&servers[i].server, servers[i].name, extra);
+        servers[i].curl = curl_easy_init();
+    }
+
+    const cJSON *table_case = NULL;
+    cJSON_ArrayForEach(table_case, cases)
+    {
+        for (size_t i = 0; i < server_count; i++) {
+            run_table_case(&servers[i], table_case, "/validate?timeout=10s",
+                           servers[i].validate_key);
+            if (servers[i].mutate_key)
+                run_table_case(&servers[i], table_case, "/mutate?timeout=10s",
+                               servers[i].mutate_key);
+        }
+    }
+
+    /* Every decision is in the audit log, as expected. */
+    for (size_t i = 0; i < server_count; i++) {
+        curl_easy_cleanup(servers[i].curl);
+        stop_server_cleanly(&servers[i].server);
+        char *log = server_log(&servers[i].server);
+        cJSON_ArrayForEach(table_case, cases)
+        {
+            const char *case_name = cJSON_GetStringValue(cJSON_GetObjectItem(table_case, "name"));
+            const cJSON *expect = cJSON_GetObjectItem(table_case, "expect");
+            const char *uid = cJSON_GetStringValue(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(table_case, "review"), "request"),
+                "uid"));
+            const char *keys[] = {servers[i].validate_key, servers[i].mutate_key};
+            const char *webhooks[] = {"validate", "mutate"};
+            for (size_t k = 0; k < 2; k++) {
+                if (!keys[k])
+                    continue;
+                char *decision = logged_decision(log, uid, webhooks[k]);
+                cr_assert_not_null(decision, "%s [%s]: no audit line", case_name, keys[k]);
+                cr_assert_str_eq(decision, cJSON_GetStringValue(cJSON_GetObjectItem(expect, keys[k])),
+                                 "%s [%s]: logged decision", case_name, keys[k]);
+                free(decision);
+            }
+        }
+        free(log);
+    }
+    cJSON_Delete(table);
+}
