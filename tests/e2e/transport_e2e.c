@@ -1542,7 +1542,7 @@ Test(transport, large_body_accepted)
 
 /* ---------- the policy case table through the real server ---------- */
 
-/* One server configuration and the expectation keys it answers. */
+/* One server configuration and the expectation keys its replies are checked against. */
 struct table_server {
     const char *name;
     const char *mode;
