@@ -470,6 +470,16 @@ bool ig_kube_client_token_rejected(struct ig_kube_client *client, double started
 
 /* ---- transfers -------------------------------------------------------- */
 
+/* Append one header line; the list is left unchanged when out of memory. */
+static bool add_header(struct curl_slist **headers, const char *line)
+{
+    struct curl_slist *next = curl_slist_append(*headers, line);
+    if (!next)
+        return false;
+    *headers = next;
+    return true;
+}
+
 CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const char *token,
                           const char *content_type, struct curl_slist **headers)
 {
@@ -487,14 +497,12 @@ CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const
     if (rc != CURLE_OK)
         goto fail;
 
-    struct curl_slist *list = curl_slist_append(NULL, "Accept: application/json");
-    if (!list)
+    if (!add_header(headers, "Accept: application/json"))
         goto fail;
-    *headers = list;
     if (content_type) {
         char line[128];
         snprintf(line, sizeof line, "Content-Type: %s", content_type);
-        if (!(list = curl_slist_append(*headers, line)))
+        if (!add_header(headers, line))
             goto fail;
     }
     if (token) {
@@ -503,14 +511,14 @@ CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const
         if (!line)
             goto fail;
         snprintf(line, size, "Authorization: Bearer %s", token);
-        list = curl_slist_append(*headers, line);
+        bool added = add_header(headers, line);
         explicit_bzero(line, size);
         free(line);
-        if (!list)
+        if (!added)
             goto fail;
     }
     /* Disable "Expect: 100-continue" on large bodies: the API server does not need it. */
-    if (!(list = curl_slist_append(*headers, "Expect:")))
+    if (!add_header(headers, "Expect:"))
         goto fail;
 
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *headers);

@@ -174,7 +174,12 @@ void ig_kube_event_cache_created(struct ig_kube_event_cache *cache, const char *
         free(name);
         return;
     }
-    cache->series[cache->series_count++] = (struct series_entry){key, name, now, now, 1};
+    struct series_entry *entry_slot = &cache->series[cache->series_count++];
+    entry_slot->key = key;
+    entry_slot->name = name;
+    entry_slot->first = now;
+    entry_slot->last_used = now;
+    entry_slot->count = 1;
 }
 
 void ig_kube_event_cache_forget(struct ig_kube_event_cache *cache, const char *event_key)

@@ -124,7 +124,7 @@ static struct ig_kube_snapshot *snapshot_alloc(bool namespaced, size_t count)
     struct ig_kube_snapshot *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->items = count ? calloc(count, sizeof *s->items) : NULL;
+    s->items = count ? calloc(count, sizeof(struct cached *)) : NULL;
     if (count && !s->items) {
         free(s);
         return NULL;
@@ -507,7 +507,7 @@ static int relist(struct ig_kube_informer *informer, struct ig_kube_status *stat
     }
     cJSON_Delete(items);
     if (next->count > 1)
-        qsort(next->items, next->count, sizeof *next->items, compare_cached);
+        qsort(next->items, next->count, sizeof(struct cached *), compare_cached);
 
     struct ig_kube_snapshot *old = publish(informer, next, rv);
     ig_info("kube informer listed", IG_F_STR("resource", informer->resource),
