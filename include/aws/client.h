@@ -39,6 +39,7 @@ struct ig_aws_client {
     struct ig_aws_http *http;
     struct ig_aws_retry retry;
     long clock_offset_s; /* server time minus local time, learnt from skew errors */
+    struct ig_sigv4_key_cache key_cache;
     time_t (*now)(void *context);
     void *now_context;
     /* immutable_guard_aws_requests_total{service,result} and

@@ -36,6 +36,18 @@ struct ig_sigv4_request {
     size_t body_length;
 };
 
+/* The last derived signing key, valid for one day, region, service and
+ * secret. The secret is kept only as its SHA-256. Wipe with
+ * ig_sigv4_key_cache_clear. */
+struct ig_sigv4_key_cache {
+    bool valid;
+    char date[9];
+    char region[64];
+    char service[32];
+    unsigned char secret_sha256[32];
+    unsigned char key[32];
+};
+
 struct ig_sigv4_params {
     const char *access_key_id;
     const char *secret_access_key;
@@ -50,6 +62,8 @@ struct ig_sigv4_params {
     bool omit_session_token;
     /* Add and sign an x-amz-content-sha256 header (S3 style). */
     bool add_content_sha256;
+    /* Reuse and update this signing key cache; NULL derives the key every time. */
+    struct ig_sigv4_key_cache *key_cache;
 };
 
 /* Output of one signing. Every string is owned by the result. */
@@ -78,6 +92,9 @@ void ig_sigv4_result_free(struct ig_sigv4_result *result);
  * region, service, "aws4_request". Returns 0 or -1. */
 int ig_sigv4_signing_key(const char *secret_access_key, const char *date, const char *region,
                          const char *service, unsigned char key[32]);
+
+/* Wipe a signing key cache. */
+void ig_sigv4_key_cache_clear(struct ig_sigv4_key_cache *cache);
 
 /* Format t (UTC) as YYYYMMDD'T'HHMMSS'Z'. Returns 0 or -1 when t is out of range. */
 int ig_sigv4_format_amz_date(time_t t, char out[IG_SIGV4_AMZ_DATE_SIZE]);

@@ -104,6 +104,7 @@ void ig_aws_client_cleanup(struct ig_aws_client *client)
         return;
     ig_aws_http_free(client->http);
     client->http = NULL;
+    ig_sigv4_key_cache_clear(&client->key_cache);
 }
 
 time_t ig_aws_client_time(const struct ig_aws_client *client)
@@ -181,6 +182,7 @@ static int send_once(struct ig_aws_client *client, struct ig_aws_credential_prov
             .service = client->service,
             .timestamp = ig_aws_client_time(client),
             .normalize_path = true,
+            .key_cache = &client->key_cache,
         };
         if (ig_sigv4_sign(&request, &params, &signature) != 0) {
             ig_aws_error_set(err, IG_AWS_ERR_INTERNAL, "signing the %s request failed", call->operation);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -81,6 +82,48 @@ cleanup:
     OPENSSL_cleanse(k_region, sizeof k_region);
     OPENSSL_cleanse(k_service, sizeof k_service);
     ig_aws_buffer_wipe(&secret);
+    return rc;
+}
+
+void ig_sigv4_key_cache_clear(struct ig_sigv4_key_cache *cache)
+{
+    if (cache)
+        OPENSSL_cleanse(cache, sizeof *cache);
+}
+
+/* Derive the signing key, or copy it from the cache when day, region,
+ * service and secret match, then update the cache. */
+static int cached_signing_key(const struct ig_sigv4_params *params, const char *date, unsigned char key[32])
+{
+    struct ig_sigv4_key_cache *cache = params->key_cache;
+    if (!cache)
+        return ig_sigv4_signing_key(params->secret_access_key, date, params->region, params->service, key);
+    unsigned char secret_sha256[32];
+    unsigned int length = 0;
+    if (!EVP_Digest(params->secret_access_key, strlen(params->secret_access_key), secret_sha256, &length,
+                    EVP_sha256(), NULL) ||
+        length != 32)
+        return -1;
+    bool hit = cache->valid && strcmp(cache->date, date) == 0 && strcmp(cache->region, params->region) == 0 &&
+               strcmp(cache->service, params->service) == 0 &&
+               CRYPTO_memcmp(cache->secret_sha256, secret_sha256, 32) == 0;
+    int rc = 0;
+    if (hit) {
+        memcpy(key, cache->key, 32);
+    } else {
+        ig_sigv4_key_cache_clear(cache);
+        rc = ig_sigv4_signing_key(params->secret_access_key, date, params->region, params->service, key);
+        bool fits = strlen(params->region) < sizeof cache->region && strlen(params->service) < sizeof cache->service;
+        if (rc == 0 && fits) {
+            memcpy(cache->date, date, sizeof cache->date);
+            snprintf(cache->region, sizeof cache->region, "%s", params->region);
+            snprintf(cache->service, sizeof cache->service, "%s", params->service);
+            memcpy(cache->secret_sha256, secret_sha256, 32);
+            memcpy(cache->key, key, 32);
+            cache->valid = true;
+        }
+    }
+    OPENSSL_cleanse(secret_sha256, sizeof secret_sha256);
     return rc;
 }
 
@@ -452,7 +495,7 @@ int ig_sigv4_sign(const struct ig_sigv4_request *request, const struct ig_sigv4_
     if (to_sign.failed)
         goto cleanup;
 
-    if (ig_sigv4_signing_key(params->secret_access_key, scope_date, params->region, params->service, key) != 0)
+    if (cached_signing_key(params, scope_date, key) != 0)
         goto cleanup;
     if (hmac_sha256(key, sizeof key, to_sign.data, to_sign.length, signature) != 0)
         goto cleanup;

@@ -231,6 +231,50 @@ Test(sigv4, signing_key_matches_known_value)
     cr_assert_str_eq(hex, "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");
 }
 
+Test(sigv4, key_cache_matches_fresh_derivation)
+{
+    struct ig_sigv4_header headers[] = {{"Host", "ssm.eu-west-1.amazonaws.com"}};
+    struct ig_sigv4_request request = {.method = "POST", .path = "/", .headers = headers, .header_count = 1};
+    struct ig_sigv4_params params = {
+        .access_key_id = "AKIDEXAMPLE",
+        .secret_access_key = secret_key,
+        .region = "eu-west-1",
+        .service = "ssm",
+        .timestamp = 1440938160,
+        .normalize_path = true,
+    };
+    struct ig_sigv4_result fresh, cached;
+    struct ig_sigv4_key_cache cache = {0};
+    cr_assert_eq(ig_sigv4_sign(&request, &params, &fresh), 0);
+    params.key_cache = &cache;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ig_sigv4_sign(&request, &params, &cached), 0);
+        cr_assert_str_eq(cached.signature, fresh.signature, "signature %d with the cache differs", i);
+        ig_sigv4_result_free(&cached);
+    }
+    cr_assert(cache.valid);
+    cr_assert_str_eq(cache.date, "20150830");
+
+    /* Another secret, or the next day, must not reuse the cached key. */
+    params.secret_access_key = "another-secret";
+    cr_assert_eq(ig_sigv4_sign(&request, &params, &cached), 0);
+    cr_assert_str_neq(cached.signature, fresh.signature);
+    ig_sigv4_result_free(&cached);
+    params.secret_access_key = secret_key;
+    params.timestamp += 86400;
+    cr_assert_eq(ig_sigv4_sign(&request, &params, &cached), 0);
+    cr_assert_str_eq(cache.date, "20150831");
+    params.key_cache = NULL;
+    struct ig_sigv4_result next_day;
+    cr_assert_eq(ig_sigv4_sign(&request, &params, &next_day), 0);
+    cr_assert_str_eq(cached.signature, next_day.signature);
+    ig_sigv4_result_free(&cached);
+    ig_sigv4_result_free(&next_day);
+    ig_sigv4_result_free(&fresh);
+    ig_sigv4_key_cache_clear(&cache);
+    cr_assert_not(cache.valid);
+}
+
 Test(sigv4, amz_date_format)
 {
     char date[IG_SIGV4_AMZ_DATE_SIZE];
