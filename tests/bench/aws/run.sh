@@ -23,6 +23,8 @@ trap 'exit 1' INT TERM
 for var in $(env | sed -n 's/^\(AWS_[A-Z0-9_]*\)=.*/\1/p'); do
     unset "$var"
 done
+# Loopback servers are reached directly, never through a proxy from the environment.
+export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 make -s VARIANT=release build/release/libig.a >/dev/null
 flags="$(pkg-config --cflags libcjson libcurl openssl libxml-2.0)"
