@@ -39,6 +39,9 @@ cp "$work/cn-only/tls.crt" "$work/cn-only/ca.crt"
 
 # No Kubernetes configuration: the server must never reach for a real cluster.
 unset KUBECONFIG IG_KUBECONFIG KUBERNETES_SERVICE_HOST KUBERNETES_SERVICE_PORT
+# fast-json-patch applies the server's patches independently of our code.
+(cd "$root/tests/e2e" && npm ci --no-audit --no-fund --silent)
+export IG_E2E_PATCH_TOOL="$root/tests/e2e/apply-patches.mjs"
 export IG_E2E_SERVER="$server"
 export IG_E2E_WORK="$work"
 export IG_E2E_FIXTURES="$root/tests/fixtures/admission"

@@ -1551,6 +1551,8 @@ struct table_server {
     const char *mutate_key;
     struct server server;
     CURL *curl;
+    FILE *patches; /* JSON lines for apply-patches.mjs */
+    size_t *patch_count;
 };
 
 /* Check that a reply has the shape of the expected decision. */
@@ -1621,6 +1623,24 @@ static void run_table_case(struct table_server *target, const cJSON *table_case,
                      case_name);
     assert_decision_shape(case_name, key, decision, response);
 
+    /* Keep each patch with its input for the independent RFC 6902 check. */
+    const cJSON *patch = cJSON_GetObjectItem(response, "patch");
+    if (cJSON_IsString(patch) && target->patches) {
+        cJSON *entry = cJSON_CreateObject();
+        cJSON_AddStringToObject(entry, "name", case_name);
+        cJSON_AddStringToObject(entry, "action", target->mutate_action);
+        cJSON_AddItemToObject(entry, "object", cJSON_Duplicate(cJSON_GetObjectItem(
+                                                   cJSON_GetObjectItem(request, "request"), "object"),
+                                               true));
+        cJSON_AddStringToObject(entry, "patch", cJSON_GetStringValue(patch));
+        char *line = cJSON_PrintUnformatted(entry);
+        cr_assert_not_null(line);
+        fprintf(target->patches, "%s\n", line);
+        cJSON_free(line);
+        cJSON_Delete(entry);
+        (*target->patch_count)++;
+    }
+
     const cJSON *message_texts = cJSON_GetObjectItem(table_case, "message_contains");
     if (message_texts && strcmp(decision, "denied") == 0) {
         const char *message = cJSON_GetStringValue(
@@ -1690,10 +1710,20 @@ Test(transport, policy_table_end_to_end, .timeout = 300)
                  cJSON_GetStringValue(name));
     }
 
+    char patches_path[1024];
+    snprintf(patches_path, sizeof patches_path, "%s/patches-%d.jsonl", env_or_fail("IG_E2E_WORK"),
+             (int)getpid());
+    FILE *patches = fopen(patches_path, "w");
+    cr_assert_not_null(patches);
+    size_t patch_count = 0;
+
     struct table_server servers[] = {
-        {"table-enforce", "enforce", "annotate", "validate:enforce", "mutate:annotate", {0}, NULL},
-        {"table-warn", "warn", "set-mutable", "validate:warn", "mutate:set-mutable", {0}, NULL},
-        {"table-audit", "audit", "annotate", "validate:audit", NULL, {0}, NULL},
+        {"table-enforce", "enforce", "annotate", "validate:enforce", "mutate:annotate", {0}, NULL,
+         patches, &patch_count},
+        {"table-warn", "warn", "set-mutable", "validate:warn", "mutate:set-mutable", {0}, NULL,
+         patches, &patch_count},
+        {"table-audit", "audit", "annotate", "validate:audit", NULL, {0}, NULL, patches,
+         &patch_count},
     };
     size_t server_count = sizeof servers / sizeof servers[0];
     for (size_t i = 0; i < server_count; i++) {
@@ -1743,4 +1773,22 @@ Test(transport, policy_table_end_to_end, .timeout = 300)
         free(log);
     }
     cJSON_Delete(table);
+
+    /* Every patch, applied by fast-json-patch on Node.js. */
+    fclose(patches);
+    cr_assert_gt(patch_count, 0);
+    char command[2048];
+    snprintf(command, sizeof command, "node '%s' '%s' 2>&1", env_or_fail("IG_E2E_PATCH_TOOL"),
+             patches_path);
+    FILE *pipe = popen(command, "r");
+    cr_assert_not_null(pipe);
+    char output[8192];
+    size_t got = fread(output, 1, sizeof output - 1, pipe);
+    output[got] = '\0';
+    int status = pclose(pipe);
+    char summary[64];
+    snprintf(summary, sizeof summary, "%zu passed, 0 failed", patch_count);
+    cr_assert_not_null(strstr(output, summary), "expected \"%s\" from the patch check:\n%s",
+                       summary, output);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "patch check failed:\n%s", output);
 }
