@@ -1,5 +1,8 @@
 /* HTTPS POST over one reused libcurl easy handle (keep-alive, TLS session
- * reuse). A handle belongs to one thread at a time. */
+ * reuse). A handle belongs to one thread at a time.
+ *
+ * NOTE: the header lines and the reply body are wiped after each call, but
+ * the copies inside libcurl's own buffers (and OpenSSL's TLS records) are not. */
 #ifndef IG_AWS_HTTP_H
 #define IG_AWS_HTTP_H
 
