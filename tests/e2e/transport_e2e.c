@@ -1208,6 +1208,44 @@ static size_t base64_decode(const char *text, unsigned char *out, size_t size)
     return used;
 }
 
+/* Have fast-json-patch on Node.js, an RFC 6902 implementation independent of
+ * ours, apply the patches listed in the JSON-lines file (see apply-patches.mjs). */
+static void assert_patches_apply(const char *patches_path, size_t patch_count)
+{
+    cr_assert_gt(patch_count, 0);
+    char command[2048];
+    snprintf(command, sizeof command, "node '%s' '%s' 2>&1", env_or_fail("IG_E2E_PATCH_TOOL"),
+             patches_path);
+    FILE *pipe = popen(command, "r");
+    cr_assert_not_null(pipe);
+    char output[8192];
+    size_t got = fread(output, 1, sizeof output - 1, pipe);
+    output[got] = '\0';
+    int status = pclose(pipe);
+    char summary[64];
+    snprintf(summary, sizeof summary, "%zu passed, 0 failed", patch_count);
+    cr_assert_not_null(strstr(output, summary), "expected \"%s\" from the patch check:\n%s",
+                       summary, output);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "patch check failed:\n%s", output);
+}
+
+/* Write one line for apply-patches.mjs. */
+static void record_patch(FILE *patches, const char *name, const char *action, const cJSON *object,
+                         const char *patch)
+{
+    cJSON *entry = cJSON_CreateObject();
+    cr_assert_not_null(entry);
+    cJSON_AddStringToObject(entry, "name", name);
+    cJSON_AddStringToObject(entry, "action", action);
+    cJSON_AddItemToObject(entry, "object", cJSON_Duplicate(object, true));
+    cJSON_AddStringToObject(entry, "patch", patch);
+    char *line = cJSON_PrintUnformatted(entry);
+    cr_assert_not_null(line);
+    fprintf(patches, "%s\n", line);
+    cJSON_free(line);
+    cJSON_Delete(entry);
+}
+
 Test(transport, seed_review_allowed)
 {
     struct server server;
@@ -1299,6 +1337,21 @@ Test(transport, seed_review_patched)
     cr_assert(annotates, "no add of immutable-guard.io/rotation: recreate in %.*s", (int)length,
               decoded);
     cJSON_Delete(patch);
+
+    size_t fixture_length = 0;
+    char *fixture = fixture_text("external-secret-v2.create.json", &fixture_length);
+    cJSON *request = cJSON_ParseWithLength(fixture, fixture_length);
+    free(fixture);
+    char patches_path[1024];
+    snprintf(patches_path, sizeof patches_path, "%s/seed-patch-%d.jsonl",
+             env_or_fail("IG_E2E_WORK"), (int)getpid());
+    FILE *patches = fopen(patches_path, "w");
+    cr_assert_not_null(patches);
+    record_patch(patches, "external-secret-v2", "annotate",
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(request, "request"), "object"), encoded);
+    fclose(patches);
+    assert_patches_apply(patches_path, 1);
+    cJSON_Delete(request);
     cJSON_Delete(review);
     /* Log lines are written by a thread of their own: read them after the stop. */
     stop_server_cleanly(&server);
@@ -1626,18 +1679,9 @@ static void run_table_case(struct table_server *target, const cJSON *table_case,
     /* Keep each patch with its input for the independent RFC 6902 check. */
     const cJSON *patch = cJSON_GetObjectItem(response, "patch");
     if (cJSON_IsString(patch) && target->patches) {
-        cJSON *entry = cJSON_CreateObject();
-        cJSON_AddStringToObject(entry, "name", case_name);
-        cJSON_AddStringToObject(entry, "action", target->mutate_action);
-        cJSON_AddItemToObject(entry, "object", cJSON_Duplicate(cJSON_GetObjectItem(
-                                                   cJSON_GetObjectItem(request, "request"), "object"),
-                                               true));
-        cJSON_AddStringToObject(entry, "patch", cJSON_GetStringValue(patch));
-        char *line = cJSON_PrintUnformatted(entry);
-        cr_assert_not_null(line);
-        fprintf(target->patches, "%s\n", line);
-        cJSON_free(line);
-        cJSON_Delete(entry);
+        record_patch(target->patches, case_name, target->mutate_action,
+                     cJSON_GetObjectItem(cJSON_GetObjectItem(request, "request"), "object"),
+                     cJSON_GetStringValue(patch));
         (*target->patch_count)++;
     }
 
@@ -1774,21 +1818,6 @@ Test(transport, policy_table_end_to_end, .timeout = 300)
     }
     cJSON_Delete(table);
 
-    /* Every patch, applied by fast-json-patch on Node.js. */
     fclose(patches);
-    cr_assert_gt(patch_count, 0);
-    char command[2048];
-    snprintf(command, sizeof command, "node '%s' '%s' 2>&1", env_or_fail("IG_E2E_PATCH_TOOL"),
-             patches_path);
-    FILE *pipe = popen(command, "r");
-    cr_assert_not_null(pipe);
-    char output[8192];
-    size_t got = fread(output, 1, sizeof output - 1, pipe);
-    output[got] = '\0';
-    int status = pclose(pipe);
-    char summary[64];
-    snprintf(summary, sizeof summary, "%zu passed, 0 failed", patch_count);
-    cr_assert_not_null(strstr(output, summary), "expected \"%s\" from the patch check:\n%s",
-                       summary, output);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "patch check failed:\n%s", output);
+    assert_patches_apply(patches_path, patch_count);
 }
