@@ -13,6 +13,7 @@
 
 #include "admission/internal.h"
 #include "admission/scan.h"
+#include "common/json.h"
 #include "common/json_arena.h"
 #include "common/log.h"
 #include "policy/message.h"
@@ -57,17 +58,6 @@ static double elapsed_us(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) * 1e6 + (double)(now.tv_nsec - start->tv_nsec) / 1e3;
 }
 
-static const char *string_member(const cJSON *object, const char *key)
-{
-    const cJSON *item = cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
-static const cJSON *member(const cJSON *object, const char *key)
-{
-    return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
-}
-
 static bool is_known_operation(const char *operation)
 {
     static const char *const operations[] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
@@ -88,8 +78,8 @@ static bool decode_request(const cJSON *root, struct review_request *request, ch
         return false;
     }
 
-    const char *api_version = string_member(root, "apiVersion");
-    const char *kind = string_member(root, "kind");
+    const char *api_version = ig_json_string(root, "apiVersion");
+    const char *kind = ig_json_string(root, "kind");
     if (!kind || strcmp(kind, "AdmissionReview") != 0 || !api_version) {
         snprintf(error, error_size,
                  "request body is not an AdmissionReview: expected apiVersion " ADMISSION_V1
@@ -107,48 +97,48 @@ static bool decode_request(const cJSON *root, struct review_request *request, ch
     }
     request->api_version = api_version;
 
-    const cJSON *body = member(root, "request");
+    const cJSON *body = ig_json_member(root, "request");
     if (!cJSON_IsObject(body)) {
         snprintf(error, error_size, "AdmissionReview has no request object");
         return false;
     }
-    request->uid = string_member(body, "uid");
+    request->uid = ig_json_string(body, "uid");
     if (!request->uid || !*request->uid) {
         snprintf(error, error_size, "AdmissionReview request.uid is missing or not a string");
         return false;
     }
-    request->operation = string_member(body, "operation");
+    request->operation = ig_json_string(body, "operation");
     if (!request->operation || !is_known_operation(request->operation)) {
         snprintf(error, error_size,
                  "AdmissionReview request.operation is missing or not one of CREATE, UPDATE, "
                  "DELETE, CONNECT");
         return false;
     }
-    const cJSON *gvk = member(body, "kind");
-    request->group = string_member(gvk, "group");
-    request->version = string_member(gvk, "version");
-    request->kind = string_member(gvk, "kind");
+    const cJSON *gvk = ig_json_member(body, "kind");
+    request->group = ig_json_string(gvk, "group");
+    request->version = ig_json_string(gvk, "version");
+    request->kind = ig_json_string(gvk, "kind");
     if (!request->group || !request->version || !request->kind) {
         snprintf(error, error_size,
                  "AdmissionReview request.kind must be an object with string group, version and kind");
         return false;
     }
 
-    request->object = member(body, "object");
-    request->old_object = member(body, "oldObject");
-    request->namespace_ = string_member(body, "namespace");
-    request->name = string_member(body, "name");
-    request->user = string_member(member(body, "userInfo"), "username");
-    request->dry_run = cJSON_IsTrue(member(body, "dryRun"));
+    request->object = ig_json_member(body, "object");
+    request->old_object = ig_json_member(body, "oldObject");
+    request->namespace_ = ig_json_string(body, "namespace");
+    request->name = ig_json_string(body, "name");
+    request->user = ig_json_string(ig_json_member(body, "userInfo"), "username");
+    request->dry_run = cJSON_IsTrue(ig_json_member(body, "dryRun"));
 
-    const cJSON *metadata = member(cJSON_IsObject(request->object) ? request->object
+    const cJSON *metadata = ig_json_member(cJSON_IsObject(request->object) ? request->object
                                                                     : request->old_object,
                                    "metadata");
     if (!request->name || !*request->name)
-        request->name = string_member(metadata, "name");
+        request->name = ig_json_string(metadata, "name");
     if (!request->namespace_ || !*request->namespace_)
-        request->namespace_ = string_member(metadata, "namespace");
-    ig_policy_display_name(request->namespace_, request->name, string_member(metadata, "generateName"),
+        request->namespace_ = ig_json_string(metadata, "namespace");
+    ig_policy_display_name(request->namespace_, request->name, ig_json_string(metadata, "generateName"),
                            request->display_name, sizeof request->display_name);
     return true;
 }
@@ -166,7 +156,7 @@ static bool is_exempt(const struct ig_admission_config *config, const char *name
 
 static bool is_deleting(const cJSON *object)
 {
-    const cJSON *timestamp = member(member(object, "metadata"), "deletionTimestamp");
+    const cJSON *timestamp = ig_json_member(ig_json_member(object, "metadata"), "deletionTimestamp");
     return timestamp && !cJSON_IsNull(timestamp);
 }
 

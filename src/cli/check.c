@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "common/json.h"
 #include "manifest/reader.h"
 #include "policy/message.h"
 #include "policy/rule.h"
@@ -73,25 +74,19 @@ static char *read_stream(FILE *in, const char *name, size_t *length)
     return data;
 }
 
-static const char *string_at(const cJSON *object, const char *key)
-{
-    const cJSON *item = cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
-    return item && cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 static void check_object(const cJSON *object, const struct ig_manifest_document *document,
                          struct check_totals *totals)
 {
-    enum ig_es_kind kind = ig_policy_kind_from_api_version(string_at(object, "apiVersion"),
-                                                           string_at(object, "kind"));
+    enum ig_es_kind kind = ig_policy_kind_from_api_version(ig_json_string(object, "apiVersion"),
+                                                           ig_json_string(object, "kind"));
     if (kind == IG_KIND_OTHER)
         return;
     totals->checked++;
 
     const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(object, "metadata");
     char name[320];
-    ig_policy_display_name(string_at(metadata, "namespace"), string_at(metadata, "name"),
-                           string_at(metadata, "generateName"), name, sizeof name);
+    ig_policy_display_name(ig_json_string(metadata, "namespace"), ig_json_string(metadata, "name"),
+                           ig_json_string(metadata, "generateName"), name, sizeof name);
 
     struct ig_policy_result result;
     ig_policy_evaluate(kind, object, &result);
@@ -121,7 +116,7 @@ static int visit_document(const struct ig_manifest_document *document, void *con
     if (!cJSON_IsObject(root))
         return 0;
     /* kubectl's List wraps objects in items. */
-    const char *kind = string_at(root, "kind");
+    const char *kind = ig_json_string(root, "kind");
     if (kind && strcmp(kind, "List") == 0) {
         const cJSON *item;
         cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "items")) check_object(item, document, totals);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "common/json.h"
 #include "policy/duration.h"
 
 static const struct ig_policy_paths external_secret_paths = {
@@ -63,32 +64,25 @@ const struct ig_policy_paths *ig_policy_paths(enum ig_es_kind kind)
                                                    : &external_secret_paths;
 }
 
-static const cJSON *object_member(const cJSON *object, const char *key)
-{
-    if (!cJSON_IsObject(object))
-        return NULL;
-    return cJSON_GetObjectItemCaseSensitive(object, key);
-}
-
 const cJSON *ig_policy_spec(enum ig_es_kind kind, const cJSON *object)
 {
-    const cJSON *spec = object_member(object, "spec");
+    const cJSON *spec = ig_json_member(object, "spec");
     if (kind == IG_KIND_CLUSTER_EXTERNAL_SECRET)
-        spec = object_member(spec, "externalSecretSpec");
+        spec = ig_json_member(spec, "externalSecretSpec");
     return cJSON_IsObject(spec) ? spec : NULL;
 }
 
 static const cJSON *annotations_of(enum ig_es_kind kind, const cJSON *object)
 {
     if (kind == IG_KIND_CLUSTER_EXTERNAL_SECRET)
-        return object_member(object_member(object_member(object, "spec"), "externalSecretMetadata"),
+        return ig_json_member(ig_json_member(ig_json_member(object, "spec"), "externalSecretMetadata"),
                              "annotations");
-    return object_member(object_member(object, "metadata"), "annotations");
+    return ig_json_member(ig_json_member(object, "metadata"), "annotations");
 }
 
 static const cJSON *rotation_item(enum ig_es_kind kind, const cJSON *object)
 {
-    return object_member(annotations_of(kind, object), IG_ROTATION_ANNOTATION);
+    return ig_json_member(annotations_of(kind, object), IG_ROTATION_ANNOTATION);
 }
 
 /* refreshInterval: a Go duration string, or a bare number when YAML delivered
@@ -119,8 +113,8 @@ static bool read_interval(const cJSON *interval, struct ig_policy_result *result
 
 static void evaluate_refresh(const cJSON *spec, struct ig_policy_result *result)
 {
-    const cJSON *policy = object_member(spec, "refreshPolicy");
-    const cJSON *interval = object_member(spec, "refreshInterval");
+    const cJSON *policy = ig_json_member(spec, "refreshPolicy");
+    const cJSON *interval = ig_json_member(spec, "refreshInterval");
     const char *policy_text = cJSON_IsString(policy) ? policy->valuestring : NULL;
 
     result->refresh_policy = policy_text;
@@ -167,7 +161,7 @@ void ig_policy_evaluate(enum ig_es_kind kind, const cJSON *object, struct ig_pol
         return;
 
     const cJSON *spec = ig_policy_spec(kind, object);
-    result->immutable = cJSON_IsTrue(object_member(object_member(spec, "target"), "immutable"));
+    result->immutable = cJSON_IsTrue(ig_json_member(ig_json_member(spec, "target"), "immutable"));
     evaluate_refresh(spec, result);
 
     const cJSON *rotation = rotation_item(kind, object);
@@ -198,10 +192,10 @@ bool ig_policy_fields_equal(enum ig_es_kind kind, const cJSON *a, const cJSON *b
 {
     const cJSON *spec_a = ig_policy_spec(kind, a);
     const cJSON *spec_b = ig_policy_spec(kind, b);
-    return same_item(object_member(object_member(spec_a, "target"), "immutable"),
-                     object_member(object_member(spec_b, "target"), "immutable")) &&
-           same_item(object_member(spec_a, "refreshPolicy"), object_member(spec_b, "refreshPolicy")) &&
-           same_item(object_member(spec_a, "refreshInterval"),
-                     object_member(spec_b, "refreshInterval")) &&
+    return same_item(ig_json_member(ig_json_member(spec_a, "target"), "immutable"),
+                     ig_json_member(ig_json_member(spec_b, "target"), "immutable")) &&
+           same_item(ig_json_member(spec_a, "refreshPolicy"), ig_json_member(spec_b, "refreshPolicy")) &&
+           same_item(ig_json_member(spec_a, "refreshInterval"),
+                     ig_json_member(spec_b, "refreshInterval")) &&
            same_item(rotation_item(kind, a), rotation_item(kind, b));
 }
