@@ -67,9 +67,11 @@ static const struct option_spec specs[OPT_COUNT] = {
                             "largest request body in bytes (7 MiB); larger bodies get HTTP 413"},
     [OPT_CONNECTION_TIMEOUT] = {"connection-timeout", "IG_CONNECTION_TIMEOUT", "120",
                                 "seconds a connection may stay idle before it is closed; keep it "
-                                "above the client's keep-alive idle time (90 s for kube-apiserver)"},
+                                "above the client's keep-alive idle time (90 s in kube-apiserver, "
+                                "from Go's http.DefaultTransport)"},
     [OPT_CONNECTION_LIMIT] = {"connection-limit", "IG_CONNECTION_LIMIT", "512",
-                              "open webhook connections at most; further ones are refused"},
+                              "maximum open webhook connections; new ones beyond it are closed "
+                              "at once"},
     [OPT_THREADS] = {"threads", "IG_THREADS", "0",
                      "webhook worker threads; 0 means one per usable CPU"},
     [OPT_SHUTDOWN_GRACE] = {"shutdown-grace", "IG_SHUTDOWN_GRACE", "25",
@@ -77,14 +79,54 @@ static const struct option_spec specs[OPT_COUNT] = {
     [OPT_LOG_FORMAT] = {"log-format", "IG_LOG_FORMAT", "json", "json (one object per line) or text"},
     [OPT_LOG_LEVEL] = {"log-level", "IG_LOG_LEVEL", "info", "debug, info, warn or error"},
     [OPT_KUBECONFIG] = {"kubeconfig", "IG_KUBECONFIG", NULL,
-                        "kubeconfig file for the sync daemon; default $KUBECONFIG, then in-cluster"},
+                        "kubeconfig file of the sync daemon; when unset, $KUBECONFIG, then "
+                        "the in-cluster service account"},
     [OPT_LEADER_ELECT] = {"leader-elect", "IG_LEADER_ELECT", "false",
-                          "true: only the replica holding the Lease runs the sync daemon"},
+                          "true: the replicas elect a leader through a Lease, and only the "
+                          "leader writes to the cluster"},
     [OPT_LEASE_NAME] = {"lease-name", "IG_LEASE_NAME", "immutable-guard",
                         "name of the leader election Lease"},
     [OPT_LEASE_NAMESPACE] = {"lease-namespace", "IG_LEASE_NAMESPACE", NULL,
-                             "namespace of the Lease; default the pod's namespace"},
+                             "namespace of the Lease; when unset, the pod's own namespace"},
 };
+
+/* In help text, a space that a line break must not replace. */
+#define NO_BREAK_SPACE '\x01'
+
+static void print_word(FILE *out, const char *word, int length)
+{
+    for (int i = 0; i < length; i++)
+        fputc(word[i] == NO_BREAK_SPACE ? ' ' : word[i], out);
+}
+
+/* Print text word-wrapped to 79 columns, each line indented by indent spaces. */
+static void print_wrapped(FILE *out, const char *text, int indent)
+{
+    const int width = 79;
+    int column = 0;
+    const char *word = text;
+    while (*word) {
+        while (*word == ' ')
+            word++;
+        int length = (int)strcspn(word, " ");
+        if (length == 0)
+            break;
+        if (column > 0 && column + 1 + length > width) {
+            fputc('\n', out);
+            column = 0;
+        }
+        if (column == 0) {
+            column = fprintf(out, "%*s", indent, "");
+        } else {
+            fputc(' ', out);
+            column++;
+        }
+        print_word(out, word, length);
+        column += length;
+        word += length;
+    }
+    fputc('\n', out);
+}
 
 static void print_help(FILE *out)
 {
@@ -98,12 +140,12 @@ static void print_help(FILE *out)
     for (int i = 0; i < OPT_COUNT; i++) {
         const struct option_spec *spec = &specs[i];
         const char *value = i == OPT_LEADER_ELECT ? "[=BOOL]" : "=VALUE";
-        fprintf(out, "  --%s%s  (%s)\n      %s", spec->name, value, spec->env, spec->help);
-        if (spec->default_value && spec->default_value[0])
-            fprintf(out, ". Default: %s", spec->default_value);
-        else
-            fputs(". Default: unset", out);
-        fputs("\n", out);
+        fprintf(out, "  --%s%s  (%s)\n", spec->name, value, spec->env);
+        char text[512];
+        const char *default_value =
+            spec->default_value && spec->default_value[0] ? spec->default_value : "unset";
+        snprintf(text, sizeof text, "%s. Default:%c%s", spec->help, NO_BREAK_SPACE, default_value);
+        print_wrapped(out, text, 6);
     }
     fputs("  -h, --help\n      show this help\n", out);
 }
