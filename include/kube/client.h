@@ -93,6 +93,12 @@ struct ig_kube_request {
     const char *content_type; /* default application/json when body is set */
     bool bypass_write_guard;  /* lease requests only */
     struct ig_kube_stopper *cancel; /* optional: aborts the transfer and backoff sleeps */
+    /* Optional check run once the connection is up, right before the request
+     * is sent; false aborts it with IG_KUBE_REASON_NOT_LEADER. Guarded writes
+     * also run the write guard at that point, so a thread stalled while
+     * connecting cannot send a write after leadership has lapsed. */
+    ig_kube_write_guard_fn send_check;
+    void *send_check_ctx;
 };
 
 struct ig_kube_response {

@@ -35,6 +35,11 @@ struct ig_kube_client {
     struct ig_kube_client_options options;
     char *user_agent;
 
+    /* Connections, TLS sessions and DNS results shared by every request of
+     * this client, so that requests reuse kept-alive connections. */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
     pthread_mutex_t token_lock;
     char *token;
     double token_read_at;
@@ -250,6 +255,37 @@ static bool copy_config(struct ig_kube_config *dst, const struct ig_kube_config 
            dup_string(&dst->namespace, src->namespace) && dup_string(&dst->source, src->source);
 }
 
+static void share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)easy;
+    (void)access;
+    struct ig_kube_client *client = userptr;
+    pthread_mutex_lock(&client->share_locks[data]);
+}
+
+static void share_unlock(CURL *easy, curl_lock_data data, void *userptr)
+{
+    (void)easy;
+    struct ig_kube_client *client = userptr;
+    pthread_mutex_unlock(&client->share_locks[data]);
+}
+
+static bool init_share(struct ig_kube_client *client)
+{
+    client->share = curl_share_init();
+    if (!client->share)
+        return false;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&client->share_locks[i], NULL);
+    curl_share_setopt(client->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(client->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(client->share, CURLSHOPT_USERDATA, client);
+    curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    return true;
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void init_curl(void)
@@ -289,6 +325,12 @@ struct ig_kube_client *ig_kube_client_new(const struct ig_kube_config *config,
         free(client);
         return NULL;
     }
+    if (!init_share(client)) {
+        ig_kube_config_free(&client->config);
+        free(client->user_agent);
+        free(client);
+        return NULL;
+    }
     pthread_mutex_init(&client->token_lock, NULL);
     pthread_mutex_init(&client->guard_lock, NULL);
     pthread_mutex_init(&client->metrics_lock, NULL);
@@ -301,6 +343,10 @@ void ig_kube_client_free(struct ig_kube_client *client)
 {
     if (!client)
         return;
+    /* Every easy handle is cleaned up after its transfer, so none uses the share now. */
+    curl_share_cleanup(client->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&client->share_locks[i]);
     ig_kube_config_free(&client->config);
     free(client->user_agent);
     free(client->token);
@@ -522,6 +568,7 @@ CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const
         goto fail;
 
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, *headers);
+    curl_easy_setopt(easy, CURLOPT_SHARE, client->share);
     curl_easy_setopt(easy, CURLOPT_USERAGENT, client->user_agent);
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
@@ -625,6 +672,31 @@ static bool retryable_code(long code)
     return code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
 }
 
+struct send_gate {
+    struct ig_kube_client *client;
+    const struct ig_kube_request *request;
+    bool blocked;
+};
+
+/* CURLOPT_PREREQFUNCTION: the last moment before the request goes out. */
+static int check_before_send(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+                             int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    struct send_gate *gate = clientp;
+    const struct ig_kube_request *request = gate->request;
+    bool allowed = true;
+    if (verb_writes(request->verb) && !request->bypass_write_guard)
+        allowed = write_allowed(gate->client);
+    if (allowed && request->send_check)
+        allowed = request->send_check(request->send_check_ctx);
+    gate->blocked = !allowed;
+    return allowed ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
 /* Run one attempt. Returns the HTTP code, or 0 on a transport failure with status set. */
 static long perform_once(struct ig_kube_client *client, const struct ig_kube_request *request,
                          const char *token, struct body_buffer *body, double *retry_after,
@@ -659,12 +731,18 @@ static long perform_once(struct ig_kube_client *client, const struct ig_kube_req
         curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, ig_kube_progress_cancel);
         curl_easy_setopt(easy, CURLOPT_XFERINFODATA, request->cancel);
     }
+    struct send_gate gate = {client, request, false};
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, check_before_send);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, &gate);
 
     atomic_fetch_add(&client->attempts, 1);
     CURLcode rc = curl_easy_perform(easy);
     long code = 0;
     if (rc == CURLE_OK) {
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    } else if (gate.blocked) {
+        ig_kube_status_set(status, 0, IG_KUBE_REASON_NOT_LEADER,
+                           "write blocked before sending: this replica no longer leads");
     } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
         ig_kube_status_set(status, 0, IG_KUBE_REASON_CANCELLED, "request cancelled");
     } else if (body->too_large) {

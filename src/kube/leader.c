@@ -195,6 +195,12 @@ static bool renew_deadline_passed(struct ig_kube_leader *le)
     return passed;
 }
 
+/* send_check for a renewal: false once the renew deadline has passed. */
+static bool renewal_still_valid(void *ctx)
+{
+    return !renew_deadline_passed(ctx);
+}
+
 static enum attempt_result create_lease(struct ig_kube_leader *le, double started)
 {
     struct ig_kube_status status = {0};
@@ -289,7 +295,9 @@ static enum attempt_result try_acquire_or_renew(struct ig_kube_leader *le, doubl
                                       .resource = "leases",
                                       .body = body,
                                       .bypass_write_guard = true,
-                                      .cancel = &le->stopper};
+                                      .cancel = &le->stopper,
+                                      .send_check = renewal_still_valid,
+                                      .send_check_ctx = le};
     struct ig_kube_response response;
     if (ig_kube_do(le->client, &request, &response, &status) == 0) {
         cJSON *written = cJSON_ParseWithLength(response.body, response.body_length);

@@ -21,8 +21,8 @@ Paths under /_standin/ control it from tests (any valid token may call them):
                                      tokens become 410 Expired
 
 Known simplifications: strategic merge patch is applied as a JSON merge patch
-(the `$patch` directives are dropped), JSON patch and server-side apply are
-answered with 415, and core/v1 and events.k8s.io/v1 Events are stored apart.
+without its `$patch` directives. JSON patch, server-side apply and bodies that
+are not JSON get 415. core/v1 and events.k8s.io/v1 Events are stored apart.
 """
 
 import argparse
@@ -341,26 +341,33 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         raw = self.read_body()
         body_type = (self.headers.get("Content-Type") or "application/json").split(";")[0]
+        # Every key exists from the start, so that the log can be serialised
+        # outside the lock while a request is still filling in its status.
         entry = {"time": started, "method": method, "path": url.path, "query": query,
                  "user_agent": self.headers.get("User-Agent", ""),
-                 "content_type": self.headers.get("Content-Type", ""), "user": None}
+                 "content_type": self.headers.get("Content-Type", ""), "user": None,
+                 "body": None, "seq": 0, "status": None, "end": None,
+                 "peer": f"{self.client_address[0]}:{self.client_address[1]}"}
         try:
             entry["body"] = json.loads(raw) if raw else None
         except ValueError:
             entry["body"] = None
+
         with self.store.cond:
             self.store.seq += 1
             entry["seq"] = self.store.seq
             if not url.path.startswith("/_standin/"):
                 self.store.log.append(entry)
+
         code = 500
         try:
             user = self.authenticate()
             entry["user"] = user
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
+
             if url.path.startswith("/_standin/"):
-                code = self.control(method, url.path, entry["body"])
+                code = self.control(method, url.path, entry["body"], query)
                 return
             if raw and not body_type.endswith("json"):
                 # Real API servers also take protobuf and YAML; the stand-in only JSON.
@@ -390,12 +397,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # ----- control ----------------------------------------------------
 
-    def control(self, method, path, body):
+    def control(self, method, path, body, query):
         store = self.store
         body = body or {}
+        if path == "/_standin/log" and method == "GET":
+            since = int(query.get("since") or 0)
+            part = query.get("path_contains") or ""
+            with store.cond:
+                entries = [e for e in store.log if e["seq"] > since and part in e["path"]]
+            return self.send_json(200, {"items": entries})
         with store.cond:
-            if path == "/_standin/log" and method == "GET":
-                return self.send_json(200, {"items": copy.deepcopy(store.log)})
             if path == "/_standin/log/clear" and method == "POST":
                 store.log = []
                 return self.send_json(200, {})

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -98,8 +99,13 @@ class StandIn:
             raise RuntimeError(f"control {path} failed: {status} {data}")
         return data
 
-    def log(self):
-        status, _, data = self.request("GET", "/_standin/log")
+    def log(self, path_contains=None, since=0):
+        """Logged requests, optionally only those after seq `since` or whose
+        path contains `path_contains`."""
+        query = f"?since={since}"
+        if path_contains:
+            query += "&path_contains=" + urllib.parse.quote(path_contains)
+        status, _, data = self.request("GET", "/_standin/log" + query)
         assert status == 200
         return data["items"]
 

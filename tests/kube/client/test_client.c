@@ -275,6 +275,28 @@ Test(kube_client, requests_counted_by_code)
     ig_kube_client_free(client);
 }
 
+Test(kube_client, requests_reuse_connection)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("reuse");
+    struct ig_kube_status st = {0};
+    cr_assert_eq(list_secrets(client, ns, &st), 0);
+    cr_assert_eq(list_secrets(client, ns, &st), 0);
+    cJSON *log = request_log();
+    const char *peers[2] = {NULL, NULL};
+    int found = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, log)
+    {
+        if (found < 2 && strstr(cJSON_GetObjectItem(entry, "path")->valuestring, ns))
+            peers[found++] = cJSON_GetObjectItem(entry, "peer")->valuestring;
+    }
+    cr_assert_eq(found, 2);
+    cr_assert_str_eq(peers[0], peers[1]);
+    cJSON_Delete(log);
+    ig_kube_client_free(client);
+}
+
 Test(kube_client, static_token_401_not_retried)
 {
     struct ig_kube_config config;
@@ -521,6 +543,34 @@ Test(kube_client, write_guard_blocks_writes)
     cr_assert_eq(list_secrets(client, ns, &st), 0);
     allowed = true;
     cr_assert_eq(ig_kube_secret_create(client, ns, secret, NULL, &st), 0);
+    ig_kube_status_clear(&st);
+    cJSON_Delete(secret);
+    ig_kube_client_free(client);
+}
+
+/* Allows the first check only: the pre-check in ig_kube_do passes, and the
+ * check made right before sending fails, as for a leader stalled while
+ * connecting. */
+static bool allow_once(void *ctx)
+{
+    int *calls = ctx;
+    return (*calls)++ == 0;
+}
+
+Test(kube_client, write_guard_checked_before_send)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("gate");
+    int calls = 0;
+    ig_kube_client_set_write_guard(client, allow_once, &calls);
+    struct ig_kube_status st = {0};
+    cJSON *secret = make_secret("late", "k", "v", false);
+    cr_assert_eq(ig_kube_secret_create(client, ns, secret, NULL, &st), -1);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_NOT_LEADER);
+    cr_assert_eq(calls, 2);
+    cJSON *log = request_log();
+    cr_assert_eq(count_requests(log, "POST", ns, 0), 0);
+    cJSON_Delete(log);
     ig_kube_status_clear(&st);
     cJSON_Delete(secret);
     ig_kube_client_free(client);
