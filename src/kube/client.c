@@ -584,8 +584,10 @@ CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const
         struct curl_blob blob = {c->ca_data, c->ca_data_length, CURL_BLOB_COPY};
         curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
     } else if (c->ca_file) {
-        /* Set per request, so a rotated ca.crt is picked up by the next connection. */
+        /* Read for each new connection (libcurl's CA cache is off), so a rotated
+         * ca.crt is used from the next connection on. */
         curl_easy_setopt(easy, CURLOPT_CAINFO, c->ca_file);
+        curl_easy_setopt(easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
     }
     if (c->client_cert_data) {
         struct curl_blob cert = {c->client_cert_data, c->client_cert_data_length, CURL_BLOB_COPY};

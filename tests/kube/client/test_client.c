@@ -138,6 +138,34 @@ Test(kube_client, wrong_ca_is_transport_error)
     ig_kube_config_free(&config);
 }
 
+Test(kube_client, rotated_ca_file_used)
+{
+    char *dir = temp_dir();
+    char other_path[512];
+    snprintf(other_path, sizeof other_path, "%s/other-ca.crt", env_or_fail("STANDIN_CERTS"));
+    char *other = read_text(other_path);
+    char *right = read_text(env_or_fail("STANDIN_CA"));
+    char *ca_path = write_file(dir, "ca.crt", other);
+    struct ig_kube_config config;
+    admin_config(&config);
+    free(config.ca_file);
+    config.ca_file = strdup(ca_path);
+    struct ig_kube_client_options options = {.max_attempts = 1};
+    struct ig_kube_client *client = ig_kube_client_new(&config, &options);
+    struct ig_kube_status st = {0};
+    cr_assert_eq(list_secrets(client, "default", &st), -1);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_TRANSPORT);
+    free(write_file(dir, "ca.crt", right));
+    cr_assert_eq(list_secrets(client, "default", &st), 0);
+    ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+    ig_kube_config_free(&config);
+    free(ca_path);
+    free(other);
+    free(right);
+    free(dir);
+}
+
 Test(kube_client, in_cluster_service_account)
 {
     char *dir = temp_dir();
