@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "admission/review.h"
 #include "common/log.h"
@@ -27,7 +28,7 @@ int main(int argc, char **argv)
 
     FILE *file = fopen(argv[1], "rb");
     if (!file) {
-        fprintf(stderr, "callgrind-driver: cannot open %s\n", argv[1]);
+        fprintf(stderr, "callgrind-driver: failed to open %s: %s\n", argv[1], strerror(errno));
         return 2;
     }
     static char body[8 << 20];

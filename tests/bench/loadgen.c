@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 
     FILE *file = fopen(argv[6], "rb");
     if (!file) {
-        fprintf(stderr, "loadgen: cannot open body file %s\n", argv[6]);
+        fprintf(stderr, "loadgen: failed to open body file %s: %s\n", argv[6], strerror(errno));
         return 2;
     }
     static char body[8 << 20];

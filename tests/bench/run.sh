@@ -113,7 +113,7 @@ start_server() {
             server_pid=$!
             ;;
     esac
-    # Ready when a real review gets the expected answer (nginx: the fixed one).
+    # Ready when a real review gets the expected denial (nginx: the fixed reply).
     for _ in $(seq 1 100); do
         reply=$(curl -sk --max-time 2 -H 'Content-Type: application/json' \
             --data-binary "@$out/review-3k.json" "https://127.0.0.1:$2/validate" 2>/dev/null)
@@ -145,7 +145,7 @@ field() {
     echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-# nginx answers with immutable-guard's own reply to the 3 KB review, so that
+# nginx replies with immutable-guard's own reply to the 3 KB review, so that
 # the reply size is the same for every server.
 if [ ! -x bin/immutable-guard ]; then
     echo "bench: bin/immutable-guard is missing; run make first" >&2

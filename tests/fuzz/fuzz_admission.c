@@ -79,7 +79,8 @@ static void check_patch(const cJSON *request, const cJSON *response)
     const char *encoded = string_member(response, "patch");
     expect(encoded != NULL, "patched reply has a string patch");
     const char *patch_type = string_member(response, "patchType");
-    expect(patch_type && strcmp(patch_type, "JSONPatch") == 0, "patchType is JSONPatch");
+    expect(patch_type != NULL, "patched reply has a string patchType");
+    expect(strcmp(patch_type, "JSONPatch") == 0, "patchType is JSONPatch");
 
     size_t length = 0;
     unsigned char *decoded = ig_base64_decode(encoded, strlen(encoded), &length);
@@ -115,13 +116,16 @@ static void check_review_reply(enum ig_webhook webhook, const uint8_t *body, siz
 
     const char *api_version = string_member(reply, "apiVersion");
     const char *kind = string_member(reply, "kind");
-    expect(api_version && strcmp(api_version, string_member(review, "apiVersion")) == 0,
+    expect(api_version != NULL, "reply has a string apiVersion");
+    expect(strcmp(api_version, string_member(review, "apiVersion")) == 0,
            "reply apiVersion equals the request's");
-    expect(kind && strcmp(kind, "AdmissionReview") == 0, "reply kind is AdmissionReview");
+    expect(kind != NULL, "reply has a string kind");
+    expect(strcmp(kind, "AdmissionReview") == 0, "reply kind is AdmissionReview");
 
     const cJSON *response = member(reply, "response");
     const char *uid = string_member(response, "uid");
-    expect(uid && strcmp(uid, string_member(request, "uid")) == 0, "reply uid equals the request's");
+    expect(uid != NULL, "response has a string uid");
+    expect(strcmp(uid, string_member(request, "uid")) == 0, "reply uid equals the request's");
     const cJSON *allowed = member(response, "allowed");
     expect(cJSON_IsBool(allowed), "response.allowed is a boolean");
     expect(cJSON_IsTrue(allowed) == (decision != IG_DECISION_DENIED),
@@ -190,9 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (outcome.http_status == 400) {
         expect(outcome.decision == IG_DECISION_ERROR, "a 400 reply is an error decision");
         const char *kind = string_member(reply, "kind");
-        expect(kind && strcmp(kind, "Status") == 0, "a 400 reply is a Status");
+        expect(kind != NULL, "a 400 reply has a string kind");
+        expect(strcmp(kind, "Status") == 0, "a 400 reply is a Status");
         const cJSON *code = member(reply, "code");
-        expect(cJSON_IsNumber(code) && code->valueint == 400, "Status code is 400");
+        expect(cJSON_IsNumber(code), "Status code is a number");
+        expect(code->valueint == 400, "Status code is 400");
     } else {
         expect(outcome.http_status == 200, "HTTP status is 200 or 400");
         check_review_reply(webhook, (const uint8_t *)body, length, reply, outcome.decision);

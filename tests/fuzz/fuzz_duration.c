@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char printed[32];
         int length = snprintf(printed, sizeof printed, "%" PRId64 "ns", value);
         int64_t again = 0;
-        expect(length > 0 && (size_t)length < sizeof printed, "value fits the buffer");
+        expect(length > 0, "snprintf formats the value");
+        expect((size_t)length < sizeof printed, "the formatted value fits the buffer");
         expect(ig_duration_parse(printed, (size_t)length, &again), "\"<n>ns\" is accepted");
         expect(again == value, "\"<n>ns\" parses to n");
     }
