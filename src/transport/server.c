@@ -26,7 +26,7 @@
 /* TLS 1.2 is the oldest version offered; kube-apiserver negotiates 1.3. */
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* After an early 413, at most this much more of the body is read and dropped
+/* After an early error reply, at most this much more of the body is read and dropped
  * before the connection is closed. Closing with unread data sends a TCP
  * reset, and a client that is still writing then fails before it reads the
  * reply. On loopback, curl still had about 3 MiB in flight when it read the reply. */
@@ -67,8 +67,10 @@ struct request {
     size_t length;
     size_t capacity;
     bool rejected;      /* an error reply is queued; any body is dropped */
-    bool replied_early; /* a 413 was written mid-body; the connection will close */
+    bool replied_early; /* an error was written mid-body; the connection will close */
     size_t drained;
+    unsigned pending_code; /* error to reply once the request is read, or 0 */
+    char pending_message[512];
 };
 
 static void client_address(struct MHD_Connection *connection, char *out, size_t size)
@@ -158,11 +160,28 @@ static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connectio
     return queued;
 }
 
+static bool waits_for_continue(struct MHD_Connection *connection)
+{
+    const char *expect =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return expect && strcasecmp(expect, "100-continue") == 0;
+}
+
+/* Reply with an error status. A client that waits for "100 Continue" gets the
+ * reply at once and sends no body. Any other reply waits until the request
+ * has been read, and its body is dropped. MHD closes the connection after a
+ * reply queued earlier, so keep-alive would be lost. Closing with unread data
+ * also sends a TCP reset, which can destroy the reply. */
 static enum MHD_Result reject(struct ig_server *server, struct MHD_Connection *connection,
                               struct request *request, const char *method, const char *url,
                               unsigned code, const char *message)
 {
     log_rejection(connection, code, method, url, message);
+    if (!waits_for_continue(connection)) {
+        request->pending_code = code;
+        snprintf(request->pending_message, sizeof request->pending_message, "%s", message);
+        return MHD_YES;
+    }
     request->rejected = true;
     char *body = error_body(code, message);
     if (!body)
@@ -195,12 +214,12 @@ static bool wait_writable(int fd)
     return poll(&entry, 1, 100) > 0;
 }
 
-/* Write a complete 413 reply on the TLS session while the client may still be
- * sending the body. libmicrohttpd 0.9.75 refuses MHD_queue_response while it
- * reads a body, and would otherwise read all of it first. The connection is
- * closed afterwards, so MHD's own state for it does not matter. */
+/* Write a complete error reply on the TLS session while the client may still
+ * be sending the body. libmicrohttpd 0.9.75 refuses MHD_queue_response while
+ * it reads a body, and would otherwise read all of it first. The connection
+ * is closed afterwards, so MHD's own state for it does not matter. */
 static bool write_early_reply(struct ig_server *server, struct MHD_Connection *connection,
-                              const char *body)
+                              unsigned code, const char *body)
 {
     const union MHD_ConnectionInfo *session_info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -217,9 +236,9 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
     if (!out)
         return false;
     fprintf(out,
-            "HTTP/1.1 413 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+            "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
             "Connection: close\r\n\r\n",
-            MHD_get_reason_phrase_for(MHD_HTTP_CONTENT_TOO_LARGE), body_length);
+            code, MHD_get_reason_phrase_for(code), body_length);
     fwrite(body, 1, body_length, out);
     if (fclose(out) != 0) {
         free(reply);
@@ -241,7 +260,7 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
         sent += (size_t)written;
     }
     free(reply);
-    count_error(server, MHD_HTTP_CONTENT_TOO_LARGE);
+    count_error(server, code);
     return sent == reply_length;
 }
 
@@ -257,7 +276,7 @@ static enum MHD_Result reply_too_large(struct ig_server *server, struct MHD_Conn
     request->replied_early = true;
 
     char *body = error_body(MHD_HTTP_CONTENT_TOO_LARGE, message);
-    bool written = body && write_early_reply(server, connection, body);
+    bool written = body && write_early_reply(server, connection, MHD_HTTP_CONTENT_TOO_LARGE, body);
     free(body);
     return written ? MHD_YES : MHD_NO;
 }
@@ -310,12 +329,9 @@ static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connec
                      "(--max-body-bytes)",
                      length_text, server->config.max_body_bytes);
             /* A client that waits for "100 Continue" sends no body after a
-             * queued reply. Any other client is already sending it, and
-             * MHD would close the connection right after the reply with the
-             * body unread, so that the TCP reset can destroy the reply. */
-            const char *expect =
-                MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-            if (expect && strcasecmp(expect, "100-continue") == 0)
+             * queued reply. Any other client is already sending it: reply at
+             * once and drop what follows. */
+            if (waits_for_continue(connection))
                 return reject(server, connection, request, method, url,
                               MHD_HTTP_CONTENT_TOO_LARGE, message);
             return reply_too_large(server, connection, request, method, url, message);
@@ -351,6 +367,18 @@ static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connect
     }
 
     size_t limit = server->config.max_body_bytes;
+    if (request->pending_code) {
+        /* The error reply waits for the end of a body of normal size. */
+        request->drained += incoming;
+        if (request->drained <= limit)
+            return MHD_YES;
+        char *body = error_body(request->pending_code, request->pending_message);
+        bool written = body && write_early_reply(server, connection, request->pending_code, body);
+        free(body);
+        request->replied_early = true;
+        request->drained = 0;
+        return written ? MHD_YES : MHD_NO;
+    }
     if (incoming > limit - request->length) {
         char message[256];
         snprintf(message, sizeof message,
@@ -382,7 +410,16 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
     if (request->rejected)
         return MHD_YES;
     if (request->replied_early)
-        return MHD_NO; /* close: the 413 went out already */
+        return MHD_NO; /* close: the reply went out already */
+    if (request->pending_code) {
+        char *error = error_body(request->pending_code, request->pending_message);
+        if (!error)
+            return MHD_NO;
+        enum MHD_Result queued =
+            queue_json(server, connection, request->pending_code, error, strlen(error));
+        free(error);
+        return queued;
+    }
 
     struct ig_admission_outcome outcome = {0};
     const char *body = request->body ? request->body : "";

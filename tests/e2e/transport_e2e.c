@@ -750,9 +750,15 @@ Test(transport, keep_alive_reuse)
         cr_assert_eq(reply.new_connections, i == 0 ? 1 : 0, "request %d opened a connection", i);
         reply_free(&reply);
     }
-    /* An error reply without a body to drop keeps the connection too. */
+    /* An error reply to a request without a body keeps the connection too. */
     request_method(curl, &server, "GET", "/nowhere", &reply);
     cr_assert_eq(reply.status, 404);
+    cr_assert_eq(reply.new_connections, 0);
+    reply_free(&reply);
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    cr_assert_eq(reply.new_connections, 0, "the connection closed after the 404");
     reply_free(&reply);
     curl_easy_cleanup(curl);
     cr_assert_eq(metric_value(&server, "immutable_guard_connections_total"), 1);
@@ -1820,4 +1826,39 @@ Test(transport, policy_table_end_to_end, .timeout = 300)
 
     fclose(patches);
     assert_patches_apply(patches_path, patch_count);
+}
+
+Test(transport, error_with_large_body)
+{
+    const char *const extra[] = {"--max-body-bytes", "4096", NULL};
+    struct server server;
+    start_server(&server, "error-large-body", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    /* Under the limit, the body is read and dropped and the connection stays. */
+    char small[2048];
+    memset(small, ' ', sizeof small);
+    post(curl, "a", &server, "/nope", "application/json", small, sizeof small, &reply);
+    assert_status_body(&reply, 404, "NotFound");
+    reply_free(&reply);
+    post(curl, "a", &server, "/validate", "text/plain", small, sizeof small, &reply);
+    assert_status_body(&reply, 415, "UnsupportedMediaType");
+    cr_assert_eq(reply.new_connections, 0, "the connection closed after the 404");
+    reply_free(&reply);
+
+    /* Past the limit, the error goes out at once and the connection closes. */
+    size_t size = 8 * 1024 * 1024;
+    char *big = malloc(size);
+    cr_assert_not_null(big);
+    memset(big, ' ', size);
+    post(curl, "a", &server, "/nope", "application/json", big, size, &reply);
+    assert_status_body(&reply, 404, "NotFound");
+    reply_free(&reply);
+    free(big);
+
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"404\"}"), 2);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"415\"}"), 1);
+    stop_server_cleanly(&server);
 }
