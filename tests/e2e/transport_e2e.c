@@ -1862,3 +1862,26 @@ Test(transport, error_with_large_body)
     cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"415\"}"), 1);
     stop_server_cleanly(&server);
 }
+
+Test(transport, exempt_namespaces_trimmed)
+{
+    /* The seed review is in namespace "default"; spaces and empty items are ignored. */
+    const char *const extra[] = {"--exempt-namespaces", " kube-system , default ,,", NULL};
+    struct server server;
+    start_server(&server, "exempt", extra);
+    cJSON *review = NULL;
+    const cJSON *response = review_fixture(&server, "/validate?timeout=10s",
+                                           "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(response, "allowed")),
+              "a violation in an exempt namespace was denied");
+    cJSON_Delete(review);
+    stop_server_cleanly(&server);
+
+    const char *const other[] = {"--exempt-namespaces", "defaul,default-x", NULL};
+    start_server(&server, "not-exempt", other);
+    response = review_fixture(&server, "/validate", "external-secret-v2.create.json", &review);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(response, "allowed")),
+              "a namespace matched by prefix only was exempt");
+    cJSON_Delete(review);
+    stop_server_cleanly(&server);
+}
