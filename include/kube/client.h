@@ -99,6 +99,8 @@ struct ig_kube_request {
      * connecting cannot send a write after leadership has lapsed. */
     ig_kube_write_guard_fn send_check;
     void *send_check_ctx;
+    int max_attempts;     /* 0: the client's max_attempts */
+    long timeout_seconds; /* 0: the client's request_timeout */
 };
 
 struct ig_kube_response {

@@ -723,7 +723,9 @@ static long perform_once(struct ig_kube_client *client, const struct ig_kube_req
                request->verb == IG_KUBE_VERB_PATCH) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
     }
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT, client->options.request_timeout);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, request->timeout_seconds > 0
+                                                ? request->timeout_seconds
+                                                : client->options.request_timeout);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -819,7 +821,9 @@ int ig_kube_do(struct ig_kube_client *client, const struct ig_kube_request *requ
             attempt--;
             continue;
         }
-        if (!(code == 0 || retryable_code(code)) || attempt >= client->options.max_attempts)
+        int max_attempts =
+            request->max_attempts > 0 ? request->max_attempts : client->options.max_attempts;
+        if (!(code == 0 || retryable_code(code)) || attempt >= max_attempts)
             return -1;
 
         double delay;

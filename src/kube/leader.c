@@ -414,11 +414,15 @@ static void release(struct ig_kube_leader *le)
     body = cJSON_PrintUnformatted(lease);
     if (!path || !body)
         goto done;
+    /* One short attempt: shutdown must not wait on an unreachable API server,
+     * and without the release the lease simply expires. */
     struct ig_kube_request request = {.verb = IG_KUBE_VERB_UPDATE,
                                       .path = path,
                                       .resource = "leases",
                                       .body = body,
-                                      .bypass_write_guard = true};
+                                      .bypass_write_guard = true,
+                                      .max_attempts = 1,
+                                      .timeout_seconds = 5};
     struct ig_kube_response response;
     if (ig_kube_do(le->client, &request, &response, &status) == 0)
         ig_info("released the leader lease", IG_F_STR("lease", le->name),

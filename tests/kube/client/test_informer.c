@@ -13,6 +13,7 @@
 #include "kube/client.h"
 #include "kube/events.h"
 #include "kube/informer.h"
+#include "kube/leader.h"
 
 struct counts {
     pthread_mutex_t lock;
@@ -492,5 +493,96 @@ Test(kube_events_api, long_reason_and_note_cut)
     cr_assert_eq(strlen(cJSON_GetObjectItem(event, "note")->valuestring), 1024);
     cJSON_Delete(items);
     ig_kube_event_recorder_free(rec);
+    ig_kube_client_free(client);
+}
+
+/* ---- leader election ----------------------------------------------------- */
+
+static bool wait_leader(struct ig_kube_leader *leader, double timeout)
+{
+    double deadline = now_seconds() + timeout;
+    while (now_seconds() < deadline) {
+        if (ig_kube_leader_is_leader(leader))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+Test(kube_leader, release_is_one_bounded_attempt)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("release");
+    struct ig_kube_leader_options options = {.namespace = ns, .name = "l", .identity = "me",
+                                             .lease_duration = 3, .renew_deadline = 2,
+                                             .retry_period = 0.5};
+    struct ig_kube_leader *leader = ig_kube_leader_new(client, &options);
+    cr_assert_not_null(leader);
+    cr_assert_eq(ig_kube_leader_start(leader), 0);
+    cr_assert(wait_leader(leader, 5));
+    char fault[256];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"method\":\"PUT\",\"path_contains\":\"%s\"},\"times\":20,"
+             "\"action\":{\"status\":503}}", ns);
+    control("faults", fault);
+    double start = now_seconds();
+    ig_kube_leader_free(leader, true);
+    double elapsed = now_seconds() - start;
+    cr_assert_lt(elapsed, 2.0, "release took %.2f s", elapsed);
+    cJSON *log = request_log();
+    const cJSON *entry, *last_put = NULL;
+    int release_attempts = 0;
+    cJSON_ArrayForEach(entry, log)
+    {
+        if (strcmp(cJSON_GetObjectItem(entry, "method")->valuestring, "PUT") != 0 ||
+            !strstr(cJSON_GetObjectItem(entry, "path")->valuestring, ns))
+            continue;
+        last_put = entry;
+        const cJSON *put_spec = cJSON_GetObjectItem(cJSON_GetObjectItem(entry, "body"), "spec");
+        if (strcmp(cJSON_GetObjectItem(put_spec, "holderIdentity")->valuestring, "") == 0)
+            release_attempts++;
+    }
+    cr_assert_not_null(last_put);
+    cr_assert_eq(release_attempts, 1);
+    const cJSON *spec = cJSON_GetObjectItem(cJSON_GetObjectItem(last_put, "body"), "spec");
+    cr_assert_str_eq(cJSON_GetObjectItem(spec, "holderIdentity")->valuestring, "");
+    cr_assert_eq(cJSON_GetObjectItem(spec, "leaseDurationSeconds")->valueint, 1);
+    cr_assert_eq(cJSON_GetObjectItem(last_put, "status")->valueint, 503);
+    cJSON_Delete(log);
+    ig_kube_client_free(client);
+}
+
+Test(kube_leader, rejects_inconsistent_timing)
+{
+    struct ig_kube_client *client = admin_client();
+    struct ig_kube_leader_options options = {.namespace = "default", .name = "l",
+                                             .identity = "me", .lease_duration = 10,
+                                             .renew_deadline = 10, .retry_period = 2};
+    cr_assert_null(ig_kube_leader_new(client, &options));
+    options.renew_deadline = 2;
+    cr_assert_null(ig_kube_leader_new(client, &options));
+    ig_kube_client_free(client);
+}
+
+Test(kube_leader, microtime_in_lease)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("micro");
+    struct ig_kube_leader_options options = {.namespace = ns, .name = "l", .identity = "me"};
+    struct ig_kube_leader *leader = ig_kube_leader_new(client, &options);
+    cr_assert_eq(ig_kube_leader_start(leader), 0);
+    cr_assert(wait_leader(leader, 5));
+    cJSON *lease = NULL;
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_get(client, &IG_KUBE_LEASES, ns, "l", &lease, &st), 0);
+    const cJSON *spec = cJSON_GetObjectItem(lease, "spec");
+    const char *renew = cJSON_GetObjectItem(spec, "renewTime")->valuestring;
+    cr_assert_eq(strlen(renew), 27, "renewTime %s", renew);
+    cr_assert_eq(renew[19], '.');
+    cr_assert_eq(renew[26], 'Z');
+    cr_assert_eq(cJSON_GetObjectItem(spec, "leaseDurationSeconds")->valueint, 15);
+    cr_assert_str_eq(cJSON_GetObjectItem(spec, "holderIdentity")->valuestring, "me");
+    cJSON_Delete(lease);
+    ig_kube_leader_free(leader, true);
     ig_kube_client_free(client);
 }
