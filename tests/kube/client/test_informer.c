@@ -586,3 +586,39 @@ Test(kube_leader, microtime_in_lease)
     ig_kube_leader_free(leader, true);
     ig_kube_client_free(client);
 }
+
+Test(kube_leader, failed_renewals_stop_leading)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("renew");
+    struct ig_kube_leader_options options = {.namespace = ns, .name = "l", .identity = "me",
+                                             .lease_duration = 3, .renew_deadline = 2,
+                                             .retry_period = 0.5};
+    struct ig_kube_leader *leader = ig_kube_leader_new(client, &options);
+    cr_assert_eq(ig_kube_leader_start(leader), 0);
+    cr_assert(wait_leader(leader, 5));
+    ig_kube_client_set_write_guard(client, ig_kube_leader_write_guard, leader);
+
+    char fault[256];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"path_contains\":\"%s/leases\"},\"times\":1000,"
+             "\"action\":{\"status\":503}}", ns);
+    control("faults", fault);
+    double start = now_seconds();
+    while (ig_kube_leader_is_leader(leader) && now_seconds() - start < 5)
+        usleep(20000);
+    double elapsed = now_seconds() - start;
+    cr_assert_not(ig_kube_leader_is_leader(leader));
+    cr_assert_lt(elapsed, 2.5, "still leading %.2f s after renewals began to fail", elapsed);
+    cr_assert_geq(elapsed, 1.0, "stopped leading after only %.2f s", elapsed);
+
+    cJSON *secret = make_secret("after", "k", "v", false);
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_secret_create(client, ns, secret, NULL, &st), -1);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_NOT_LEADER);
+    ig_kube_status_clear(&st);
+    cJSON_Delete(secret);
+    control("faults/clear", "{}");
+    ig_kube_leader_free(leader, false);
+    ig_kube_client_free(client);
+}
