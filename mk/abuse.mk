@@ -5,8 +5,15 @@
 # NOTE: test-abuse is not in TEST_STEPS yet: the server does not close a
 # connection that sends its headers one byte per second (the idle timeout
 # restarts on every byte). Add it once that check passes.
-.PHONY: test-abuse
+# test-abuse-asan runs the same attacks on the sanitizer build, with the
+# latency and memory limits raised for its overhead.
+.PHONY: test-abuse test-abuse-asan
 
 test-abuse:
 	$(MAKE) VARIANT=release all
 	sh tests/run-step.sh abuse sh tests/abuse/run.sh bin/immutable-guard
+
+test-abuse-asan:
+	$(MAKE) VARIANT=asan build/asan/immutable-guard
+	ABUSE_P99_LIMIT_MS=250 ABUSE_RSS_CAP_MIB=1024 \
+	    sh tests/run-step.sh abuse-asan sh tests/abuse/run.sh build/asan/immutable-guard
