@@ -5,6 +5,7 @@
 # NOTE: test-abuse is not in TEST_STEPS yet: the server does not close a
 # connection that sends its headers one byte per second (the idle timeout
 # restarts on every byte). Add it once that check passes.
+#
 # test-abuse-asan runs the same attacks on the sanitizer build, with the
 # latency and memory limits raised for its overhead.
 .PHONY: test-abuse test-abuse-asan
