@@ -1885,3 +1885,36 @@ Test(transport, exempt_namespaces_trimmed)
     cJSON_Delete(review);
     stop_server_cleanly(&server);
 }
+
+Test(transport, shutdown_grace_expires)
+{
+    const char *const extra[] = {"--shutdown-grace", "1", NULL};
+    struct server server;
+    start_server(&server, "grace", extra);
+    struct slow_request slow;
+    memset(&slow, 0, sizeof slow);
+    slow.server = &server;
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, run_slow_request, &slow), 0);
+
+    double deadline = now_s() + 10;
+    while (metric_value(&server, "immutable_guard_requests_in_flight") < 1 && now_s() < deadline)
+        sleep_ms(20);
+    cr_assert_eq(metric_value(&server, "immutable_guard_requests_in_flight"), 1);
+
+    /* The request never finishes its body: the server gives up after 1 s. */
+    double started = now_s();
+    cr_assert_eq(kill(server.pid, SIGTERM), 0);
+    cr_assert(reap(&server, 10), "the server did not stop after its grace period");
+    double stopped_after = now_s() - started;
+    cr_assert_geq(stopped_after, 0.9, "stopped after %.2f s, before the grace period", stopped_after);
+    cr_assert_lt(stopped_after, 5.0);
+    cr_assert(WIFEXITED(server.exit_status));
+    cr_assert_eq(WEXITSTATUS(server.exit_status), 0);
+
+    atomic_store(&slow.release, true);
+    pthread_join(thread, NULL);
+    cr_assert_neq(slow.reply.result, CURLE_OK, "the cut request still got a reply");
+    reply_free(&slow.reply);
+    cr_assert(log_contains(&server, "shutdown grace period ended with requests still in flight"));
+}
