@@ -86,7 +86,10 @@ RESOURCES = [
 GROUP_PREFERRED = {"": "v1", "events.k8s.io": "v1", "coordination.k8s.io": "v1",
                    "external-secrets.io": "v1"}
 
-WATCH_TERMINATOR = object()
+
+
+class CutStream(Exception):
+    """Raised inside a watch after sending half an event, to end the stream there."""
 
 
 class ApiError(Exception):
@@ -748,6 +751,7 @@ class Handler(BaseHTTPRequestHandler):
         timeout = float(query.get("timeoutSeconds") or 1800)
         deadline = time.time() + timeout
         close_after = action.get("close_after_events")
+        cut_after = action.get("cut_after_events")
         error_after = action.get("error_410_after")
         chunk_size = int(action.get("chunk_size", store.chunk_size))
         if rv_text not in ("", "0") and not rv_text.isdigit():
@@ -783,6 +787,9 @@ class Handler(BaseHTTPRequestHandler):
         def emit(event_type, obj):
             nonlocal sent
             line = json.dumps({"type": event_type, "object": obj}).encode() + b"\n"
+            if cut_after is not None and sent >= cut_after:
+                self.write_chunk(line[:len(line) // 2], chunk_size)
+                raise CutStream()
             self.write_chunk(line, chunk_size)
             sent += 1
 
@@ -842,6 +849,8 @@ class Handler(BaseHTTPRequestHandler):
                     last_bookmark = time.time()
                 if time.time() >= deadline:
                     return 200
+        except CutStream:
+            return 200
         finally:
             with store.cond:
                 if queue in store.open_watches:

@@ -345,6 +345,21 @@ class Watches(Base):
         self.assertEqual(chunks[-1], b"")
         self.assertLess(time.time() - start, 5)
 
+    def test_cut_event_at_close(self):
+        rv = self.list_rv()
+        for name in ("a", "b"):
+            self.s.request("POST", self.path(), secret(name))
+        self.s.control("faults", {"match": {"watch": True}, "action": {"cut_after_events": 1}})
+        _, _, chunks = self.s.raw_watch(self.path() + f"?watch=true&resourceVersion={rv}"
+                                        "&timeoutSeconds=30")
+        data = b"".join(chunks)
+        lines = data.split(b"\n")
+        self.assertEqual(json.loads(lines[0])["object"]["metadata"]["name"], "a")
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[1])
+        with self.assertRaises(ValueError):
+            json.loads(lines[1])
+
     def test_error_event_after_events(self):
         rv = self.list_rv()
         self.s.request("POST", self.path(), secret("a"))

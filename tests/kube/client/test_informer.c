@@ -252,6 +252,28 @@ Test(kube_informer, clean_close_rewatches_from_last_version)
     ig_kube_client_free(client);
 }
 
+Test(kube_informer, half_event_at_close_refetched)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("cut");
+    struct counts counts = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    add_fault(ns, "{\"cut_after_events\":1}");
+    struct ig_kube_informer *informer = secret_informer(client, ns, 30, &counts);
+    create_secret(client, ns, "first", "v");
+    create_secret(client, ns, "second", "v");
+    cr_assert(wait_for(informer, ns, "second", true, 5));
+    struct ig_kube_informer_stats stats;
+    ig_kube_informer_stats(informer, &stats);
+    cr_assert_eq(stats.lists, 1);
+    cr_assert_geq(stats.watches, 2);
+    cr_assert_eq(stats.events, 2);
+    pthread_mutex_lock(&counts.lock);
+    cr_assert_eq(counts.added, 2);
+    pthread_mutex_unlock(&counts.lock);
+    ig_kube_informer_free(informer);
+    ig_kube_client_free(client);
+}
+
 Test(kube_informer, split_chunks_and_large_event)
 {
     struct ig_kube_client *client = admin_client();
