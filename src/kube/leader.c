@@ -335,7 +335,8 @@ static void become_leader(struct ig_kube_leader *le, double started)
         le->on_started(le->ctx);
 }
 
-static void stop_leading(struct ig_kube_leader *le, const char *why)
+/* Leave the leader state. A shutdown is logged as info, a lost lease as a warning. */
+static void stop_leading(struct ig_kube_leader *le, const char *why, enum ig_log_level level)
 {
     pthread_mutex_lock(&le->lock);
     bool was = le->leading;
@@ -344,8 +345,9 @@ static void stop_leading(struct ig_kube_leader *le, const char *why)
     if (!was)
         return;
     ig_gauge_set(le->leader_gauge, 0);
-    ig_warn("stopped leading", IG_F_STR("lease", le->name), IG_F_STR("namespace", le->namespace),
-            IG_F_STR("identity", le->identity), IG_F_STR("reason", why));
+    ig_log(level, "stopped leading", IG_F_STR("lease", le->name),
+           IG_F_STR("namespace", le->namespace), IG_F_STR("identity", le->identity),
+           IG_F_STR("reason", why));
     if (le->on_stopped)
         le->on_stopped(le->ctx);
 }
@@ -372,7 +374,7 @@ static void *election_main(void *arg)
             continue;
         }
         if (renew_deadline_passed(le)) {
-            stop_leading(le, "renew deadline passed");
+            stop_leading(le, "renew deadline passed", IG_LOG_WARN);
             continue;
         }
         enum attempt_result result = try_acquire_or_renew(le, started);
@@ -381,7 +383,7 @@ static void *election_main(void *arg)
             le->last_renew = started;
             pthread_mutex_unlock(&le->lock);
         } else if (result == ATTEMPT_HELD) {
-            stop_leading(le, "lease taken by another replica");
+            stop_leading(le, "lease taken by another replica", IG_LOG_WARN);
             continue;
         }
         ig_kube_stopper_sleep(&le->stopper, le->retry_period);
@@ -448,7 +450,7 @@ void ig_kube_leader_free(struct ig_kube_leader *leader, bool release_lease)
         pthread_join(leader->thread, NULL);
     }
     bool leading = ig_kube_leader_is_leader(leader);
-    stop_leading(leader, "shutting down");
+    stop_leading(leader, "shutting down", IG_LOG_INFO);
     if (release_lease && leading && leader->lease)
         release(leader);
     ig_gauge_set(leader->leader_gauge, 0);
