@@ -9,6 +9,9 @@
 #                     driver with short leases, then `immutable-guard serve`
 #   kube-kubectl      the installed kubectl against the stand-in
 
+# No __pycache__ folders in the tree from importing standin_ctl.
+KUBE_PYTHON := env PYTHONDONTWRITEBYTECODE=1 python3
+
 KUBE_TEST_SRCS := $(sort $(wildcard tests/kube/client/*.c))
 KUBE_TEST_OBJS := $(KUBE_TEST_SRCS:%.c=$(BUILD)/obj/%.o)
 KUBE_CLIENT_BIN := $(BUILD)/tests/kube-client
@@ -46,21 +49,21 @@ TEST_STEPS += kube-standin kube-client kube-client-tsan kube-leader kube-kubectl
 .PHONY: kube-standin kube-client kube-client-tsan kube-client-single kube-leader kube-kubectl
 
 kube-standin:
-	sh tests/run-step.sh kube-standin python3 tests/kube/test_standin.py
+	sh tests/run-step.sh kube-standin $(KUBE_PYTHON) tests/kube/test_standin.py
 
 kube-client: $(KUBE_CLIENT_BIN)
-	sh tests/run-step.sh kube-client-$(VARIANT) python3 tests/kube/run_client_tests.py $(KUBE_CLIENT_BIN)
+	sh tests/run-step.sh kube-client-$(VARIANT) $(KUBE_PYTHON) tests/kube/run_client_tests.py $(KUBE_CLIENT_BIN)
 
 kube-client-tsan:
 	$(MAKE) VARIANT=tsan kube-client-single
 
 kube-client-single: $(KUBE_TSAN_BIN)
 	sh tests/run-step.sh kube-client-$(VARIANT) env TSAN_OPTIONS=halt_on_error=1 \
-	    python3 tests/kube/run_client_tests.py $(KUBE_TSAN_BIN)
+	    $(KUBE_PYTHON) tests/kube/run_client_tests.py $(KUBE_TSAN_BIN)
 
 kube-leader: $(KUBE_LEADER_BIN) $(PROGRAM)
-	sh tests/run-step.sh kube-leader python3 tests/kube/test_leader.py $(KUBE_LEADER_BIN) \
+	sh tests/run-step.sh kube-leader $(KUBE_PYTHON) tests/kube/test_leader.py $(KUBE_LEADER_BIN) \
 	    $(PROGRAM)
 
 kube-kubectl:
-	sh tests/run-step.sh kube-kubectl python3 tests/kube/test_kubectl.py
+	sh tests/run-step.sh kube-kubectl $(KUBE_PYTHON) tests/kube/test_kubectl.py
