@@ -58,6 +58,7 @@ struct ig_server {
     struct ig_counter *connections_accepted;
     struct ig_gauge *connections_open;
     struct ig_gauge *requests_in_flight;
+    struct ig_counter *slow_bodies;
 };
 
 /* State of one HTTP request, kept in MHD's per-request pointer. */
@@ -71,6 +72,7 @@ struct request {
     size_t drained;
     unsigned pending_code; /* error to reply once the request is read, or 0 */
     char pending_message[512];
+    struct timespec started; /* when the headers were complete */
 };
 
 static void client_address(struct MHD_Connection *connection, char *out, size_t size)
@@ -353,12 +355,41 @@ static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connec
     return MHD_YES;
 }
 
+/* True (after logging) when the body has taken longer than the connection
+ * timeout. MHD's idle timeout restarts with every byte received, so without
+ * this a client sending one byte at a time would hold its connection and
+ * request forever. A client that trickles its headers is not caught here,
+ * because the handler runs only once the headers are complete. */
+static bool body_too_slow(struct ig_server *server, struct MHD_Connection *connection,
+                          const struct request *request, const char *url, const char *method)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long elapsed_ms = (long long)(now.tv_sec - request->started.tv_sec) * 1000 +
+                           (now.tv_nsec - request->started.tv_nsec) / 1000000;
+    if (elapsed_ms <= (long long)server->config.connection_timeout_s * 1000)
+        return false;
+    if (ig_log_limit_take(&rejection_log_limit)) {
+        char remote[INET6_ADDRSTRLEN];
+        client_address(connection, remote, sizeof remote);
+        ig_warn("request body too slow; the connection was closed", IG_F_STR("method", method),
+                IG_F_STR("path", url), IG_F_STR("remote", remote),
+                IG_F_INT("elapsed_ms", elapsed_ms),
+                IG_F_INT("limit_ms", (long long)server->config.connection_timeout_s * 1000),
+                IG_F_INT("dropped_before", ig_log_limit_dropped(&rejection_log_limit)));
+    }
+    ig_counter_add(server->slow_bodies, 1);
+    return true;
+}
+
 static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connection *connection,
                                     struct request *request, const char *url, const char *method,
                                     const char *data, size_t *size)
 {
     size_t incoming = *size;
     *size = 0;
+    if (body_too_slow(server, connection, request, url, method))
+        return MHD_NO;
     if (request->rejected)
         return MHD_YES; /* reply queued already; drop the body */
     if (request->replied_early) {
@@ -458,6 +489,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             return MHD_NO;
         }
         *con_cls = request;
+        clock_gettime(CLOCK_MONOTONIC, &request->started);
         atomic_fetch_add(&server->in_flight, 1);
         ig_gauge_add(server->requests_in_flight, 1);
         return begin_request(server, connection, request, url, method);
@@ -525,6 +557,9 @@ static void register_metrics(struct ig_server *server)
         "immutable_guard_connections_total", "TLS connections accepted by the webhook server.", "");
     server->connections_open = ig_metrics_gauge(
         "immutable_guard_connections_open", "TLS connections open on the webhook server.", "");
+    server->slow_bodies = ig_metrics_counter(
+        "immutable_guard_slow_bodies_total",
+        "Requests closed because their body took longer than --connection-timeout.", "");
     server->requests_in_flight = ig_metrics_gauge(
         "immutable_guard_requests_in_flight",
         "Webhook requests whose headers have arrived and whose reply is not yet sent.", "");

@@ -1918,3 +1918,60 @@ Test(transport, shutdown_grace_expires)
     reply_free(&slow.reply);
     cr_assert(log_contains(&server, "shutdown grace period ended with requests still in flight"));
 }
+
+/* Hand curl the review 10 bytes at a time, 200 ms apart (about 18 s in all). */
+struct trickle {
+    size_t offset;
+};
+
+static size_t read_trickle(char *buffer, size_t size, size_t count, void *user)
+{
+    struct trickle *trickle = user;
+    size_t total = strlen(review_v1);
+    sleep_ms(200);
+    size_t length = total - trickle->offset;
+    if (length > 10)
+        length = 10;
+    if (length > size * count)
+        length = size * count;
+    memcpy(buffer, review_v1 + trickle->offset, length);
+    trickle->offset += length;
+    return length;
+}
+
+Test(transport, slow_body_cut)
+{
+    const char *const extra[] = {"--connection-timeout", "2", NULL};
+    struct server server;
+    start_server(&server, "slow-body", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+
+    struct trickle trickle = {0};
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(review_v1));
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_trickle);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &trickle);
+    double started = now_s();
+    perform(curl, &reply, headers);
+    double took = now_s() - started;
+
+    cr_assert_neq(reply.result, CURLE_OK, "a body trickled over 18 s was accepted");
+    cr_assert_lt(took, 8.0, "the slow body held its connection for %.1f s", took);
+    cr_assert_lt(trickle.offset, strlen(review_v1));
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_bodies_total"), 1);
+
+    /* A normal request is still served. */
+    curl = curl_easy_init();
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
