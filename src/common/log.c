@@ -70,8 +70,14 @@ void ig_log_format_time(char *buf, size_t size)
 /* Asynchronous mode: request threads append whole lines to `pending` and a
  * writer thread writes them out, so a slow reader of standard output (a full
  * pipe to the container runtime) delays the writer, not a request. When
- * `pending` is full, appenders wait: audit lines are never dropped. */
+ * `pending` is full, appenders wait: audit lines are never dropped.
+ *
+ * Waking the writer for every line cost more than formatting the line, so an
+ * appender wakes it only when `pending` turns non-empty or passes half full,
+ * and the writer then lets lines gather for BATCH_DELAY_NS before it writes:
+ * a line reaches the output at most about that much later. */
 #define ASYNC_BUFFER_BYTES (1024 * 1024)
+#define BATCH_DELAY_NS 10000000L
 
 static struct {
     bool running;
@@ -100,6 +106,12 @@ static void *writer_main(void *unused)
             pthread_cond_wait(&async_log.has_data, &log_lock);
         if (async_log.used == 0 && async_log.stopping)
             break;
+        if (!async_log.stopping && async_log.used < ASYNC_BUFFER_BYTES / 2) {
+            struct timespec delay = {.tv_sec = 0, .tv_nsec = BATCH_DELAY_NS};
+            pthread_mutex_unlock(&log_lock);
+            nanosleep(&delay, NULL);
+            pthread_mutex_lock(&log_lock);
+        }
         size_t length = async_log.used;
         FILE *out = log_stream ? log_stream : stdout;
         if (batch) {
@@ -176,10 +188,12 @@ static void write_line(const char *line)
     }
     while (async_log.used + length + 1 > ASYNC_BUFFER_BYTES)
         pthread_cond_wait(&async_log.has_room, &log_lock);
+    size_t before = async_log.used;
     memcpy(async_log.pending + async_log.used, line, length);
     async_log.pending[async_log.used + length] = '\n';
     async_log.used += length + 1;
-    pthread_cond_signal(&async_log.has_data);
+    if (before == 0 || (before < ASYNC_BUFFER_BYTES / 2 && async_log.used >= ASYNC_BUFFER_BYTES / 2))
+        pthread_cond_signal(&async_log.has_data);
     pthread_mutex_unlock(&log_lock);
 }
 
