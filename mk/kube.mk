@@ -7,6 +7,7 @@
 #                     through the small runner in tests/kube/tsan
 #   kube-leader       two daemons electing a leader through one Lease: the test
 #                     driver with short leases, then `immutable-guard serve`
+#   kube-leader-tsan  the driver part again, with the daemon built with TSan
 #   kube-kubectl      the installed kubectl against the stand-in
 
 # No __pycache__ folders in the tree from importing standin_ctl.
@@ -44,9 +45,10 @@ $(KUBE_TSAN_BIN): $(KUBE_TSAN_OBJS) $(LIB)
 
 -include $(KUBE_TEST_OBJS:.o=.d) $(KUBE_TSAN_OBJS:.o=.d) $(BUILD)/obj/tests/kube/leader_driver.d
 
-TEST_STEPS += kube-standin kube-client kube-client-tsan kube-leader kube-kubectl
+TEST_STEPS += kube-standin kube-client kube-client-tsan kube-leader kube-leader-tsan kube-kubectl
 
-.PHONY: kube-standin kube-client kube-client-tsan kube-client-single kube-leader kube-kubectl
+.PHONY: kube-standin kube-client kube-client-tsan kube-client-single kube-leader \
+    kube-leader-tsan kube-leader-single kube-kubectl
 
 kube-standin:
 	sh tests/run-step.sh kube-standin $(KUBE_PYTHON) tests/kube/test_standin.py
@@ -64,6 +66,13 @@ kube-client-single: $(KUBE_TSAN_BIN)
 kube-leader: $(KUBE_LEADER_BIN) $(PROGRAM)
 	sh tests/run-step.sh kube-leader $(KUBE_PYTHON) tests/kube/test_leader.py $(KUBE_LEADER_BIN) \
 	    $(PROGRAM)
+
+kube-leader-tsan:
+	$(MAKE) VARIANT=tsan kube-leader-single
+
+kube-leader-single: $(KUBE_LEADER_BIN)
+	sh tests/run-step.sh kube-leader-$(VARIANT) env TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	    $(KUBE_PYTHON) tests/kube/test_leader.py $(KUBE_LEADER_BIN)
 
 kube-kubectl:
 	sh tests/run-step.sh kube-kubectl $(KUBE_PYTHON) tests/kube/test_kubectl.py

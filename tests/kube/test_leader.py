@@ -74,7 +74,8 @@ class Election(unittest.TestCase):
         self.procs = {}
 
     def tearDown(self):
-        for proc in self.procs.values():
+        codes = {}
+        for identity, proc in self.procs.items():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
                 proc.send_signal(signal.SIGTERM)
@@ -84,6 +85,9 @@ class Election(unittest.TestCase):
                     proc.kill()
                     proc.wait()
             proc.log.close()
+            codes[identity] = proc.returncode
+        # A sanitizer report or a crash shows up as a non-zero exit status.
+        self.assertEqual(codes, {identity: 0 for identity in codes})
 
     def start(self, identity, timing):
         args = [DRIVER, "--kubeconfig", SERVER.kubeconfig, "--identity", identity,
