@@ -604,8 +604,13 @@ Test(kube_leader, microtime_in_lease)
     cr_assert_eq(renew[26], 'Z');
     cr_assert_eq(cJSON_GetObjectItem(spec, "leaseDurationSeconds")->valueint, 15);
     cr_assert_str_eq(cJSON_GetObjectItem(spec, "holderIdentity")->valuestring, "me");
+    char labels[128];
+    snprintf(labels, sizeof labels, "lease=\"%s/l\"", ns);
+    struct ig_gauge *gauge = ig_metrics_gauge("ig_kube_leader", "", labels);
+    cr_assert_float_eq(ig_gauge_value(gauge), 1.0, 1e-9);
     cJSON_Delete(lease);
     ig_kube_leader_free(leader, true);
+    cr_assert_float_eq(ig_gauge_value(gauge), 0.0, 1e-9);
     ig_kube_client_free(client);
 }
 

@@ -37,5 +37,7 @@ void shim_check(bool ok, const char *expression, const char *file, int line, con
 #define cr_assert_str_neq(a, b, ...)                                                         \
     SHIM_CHECK((a) && (b) && strcmp((a), (b)) != 0, #a " differs from " #b, __VA_ARGS__)
 #define cr_assert_fail(...) SHIM_CHECK(false, "failure", __VA_ARGS__)
+#define cr_assert_float_eq(a, b, eps, ...)                                                   \
+    SHIM_CHECK((a) - (b) <= (eps) && (b) - (a) <= (eps), #a " == " #b, __VA_ARGS__)
 
 #endif
