@@ -38,8 +38,9 @@ int ig_kube_daemon_start_timed(const struct ig_kube_daemon_options *options,
                                struct ig_kube_daemon **out);
 
 /* True when this replica may write: it holds the lease and renewed it within
- * the renew deadline, or leader election is off. The sync checks this before
- * each pass; the client's write guard checks it again before every write. */
+ * the renew deadline, or leader election is off. Check it before each sync
+ * pass. The client's write guard checks the same before every write, and
+ * again right before the request is sent. */
 bool ig_kube_daemon_is_leader(struct ig_kube_daemon *daemon);
 
 struct ig_kube_client;
@@ -57,7 +58,8 @@ struct ig_kube_client *ig_kube_daemon_client(struct ig_kube_daemon *daemon);
 struct ig_kube_informer *ig_kube_daemon_informer(struct ig_kube_daemon *daemon,
                                                  enum ig_kube_daemon_cache cache);
 struct ig_kube_event_recorder *ig_kube_daemon_events(struct ig_kube_daemon *daemon);
-/* The identity used in the lease and in Events (POD_NAME, else the host name). */
+/* The identity used in the lease and in Events: options->identity, else
+ * POD_NAME, else the host name. */
 const char *ig_kube_daemon_identity(const struct ig_kube_daemon *daemon);
 
 #endif
