@@ -16,11 +16,9 @@ struct ig_server_config {
     const char *tls_key_path;
     struct ig_admission_config admission;
     size_t max_body_bytes;          /* larger request bodies get 413 */
-    /* Idle time before a connection is closed, and the longest time a
-     * request body may take. NOTE: MHD restarts the idle time with each
-     * received byte, so a client that trickles its headers keeps its
-     * connection. Only connection_limit bounds how many such clients are
-     * served. */
+    /* Idle time before a connection is closed, the longest time the TLS
+     * handshake and request headers may take (from accept, or from the
+     * previous reply plus 2 s), and the longest time a request body may take. */
     unsigned connection_timeout_s;
     unsigned connection_limit;      /* open connections at most, over all threads */
     unsigned threads;               /* webhook worker threads */

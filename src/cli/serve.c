@@ -66,7 +66,8 @@ static const struct option_spec specs[OPT_COUNT] = {
     [OPT_MAX_BODY_BYTES] = {"max-body-bytes", "IG_MAX_BODY_BYTES", "7340032",
                             "largest request body in bytes (7 MiB); larger bodies get HTTP 413"},
     [OPT_CONNECTION_TIMEOUT] = {"connection-timeout", "IG_CONNECTION_TIMEOUT", "120",
-                                "seconds a connection may stay idle before it is closed, and "
+                                "seconds a connection may stay idle before it is closed, the "
+                                "longest the TLS handshake and request headers may take, and "
                                 "the longest a request body may take to arrive; keep it above "
                                 "the client's keep-alive idle time (90 s in kube-apiserver, "
                                 "from Go's http.DefaultTransport)"},

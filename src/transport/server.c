@@ -17,6 +17,7 @@
 #include "common/metrics.h"
 #include "common/version.h"
 #include "transport/acceptor.h"
+#include "transport/deadline.h"
 #include "transport/listen.h"
 #include "transport/log_limit.h"
 #include "transport/mhd_log.h"
@@ -37,6 +38,11 @@
  * is --connection-limit times --max-body-bytes (3.5 GiB at the defaults). */
 #define INITIAL_BODY_CAPACITY (64 * 1024)
 
+/* Seconds added to the header deadline of a kept-alive connection, so that
+ * libmicrohttpd's idle timeout (connection_timeout_s after the last byte)
+ * closes an idle connection before the deadline sweeper does. */
+#define KEEP_ALIVE_DEADLINE_SLACK_S 2
+
 /* HTTP status codes this server produces itself, for the error counter. */
 static const unsigned counted_codes[] = {400, 404, 405, 413, 415, 500};
 #define COUNTED_CODE_COUNT (sizeof counted_codes / sizeof counted_codes[0])
@@ -48,6 +54,7 @@ struct ig_server {
     struct ig_worker *workers;
     unsigned worker_count;
     struct ig_acceptor *acceptor;
+    struct ig_deadlines *deadlines;
     unsigned port;
     atomic_bool ready;
     atomic_bool stopping;
@@ -59,6 +66,12 @@ struct ig_server {
     struct ig_gauge *connections_open;
     struct ig_gauge *requests_in_flight;
     struct ig_counter *slow_bodies;
+};
+
+/* State of one TCP connection, kept in MHD's socket context. */
+struct connection {
+    struct ig_tls_hold *tls_hold;
+    struct ig_deadline_entry deadline;
 };
 
 /* State of one HTTP request, kept in MHD's per-request pointer. */
@@ -358,8 +371,9 @@ static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connec
 /* True (after logging) when the body has taken longer than the connection
  * timeout. MHD's idle timeout restarts with every byte received, so without
  * this a client sending one byte at a time would hold its connection and
- * request forever. A client that trickles its headers is not caught here,
- * because the handler runs only once the headers are complete. */
+ * request forever. A client that trickles its headers is shut down by the
+ * deadline sweeper instead (transport/deadline.h), because the handler runs
+ * only once the headers are complete. */
 static bool body_too_slow(struct ig_server *server, struct MHD_Connection *connection,
                           const struct request *request, const char *url, const char *method)
 {
@@ -474,6 +488,13 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
     return queued;
 }
 
+static struct connection *connection_state(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -489,6 +510,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
             return MHD_NO;
         }
         *con_cls = request;
+        /* The headers are complete; the body has its own time limit. */
+        struct connection *state = connection_state(connection);
+        if (state)
+            ig_deadlines_disarm(server->deadlines, &state->deadline);
         clock_gettime(CLOCK_MONOTONIC, &request->started);
         atomic_fetch_add(&server->in_flight, 1);
         ig_gauge_add(server->requests_in_flight, 1);
@@ -505,8 +530,12 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
 {
     struct ig_server *server = cls;
     struct request *request = *con_cls;
-    (void)connection;
     (void)reason;
+    /* The next request on this connection gets its own header deadline. */
+    struct connection *state = connection_state(connection);
+    if (state)
+        ig_deadlines_arm_after_reply(server->deadlines, &state->deadline,
+                                     KEEP_ALIVE_DEADLINE_SLACK_S);
     if (!request)
         return;
     free(request->body);
@@ -516,20 +545,58 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
     atomic_fetch_sub(&server->in_flight, 1);
 }
 
+/* Set up a new connection's state: its certificate hold and its header
+ * deadline. Without memory the connection is shut down at once, because it
+ * would have no deadline. */
+static void start_connection(struct ig_server *server, struct MHD_Connection *connection,
+                             void **socket_context)
+{
+    const union MHD_ConnectionInfo *fd_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *address_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    struct connection *state = calloc(1, sizeof *state);
+    if (!state || !fd_info) {
+        ig_error("out of memory accepting a connection; it was shut down");
+        free(state);
+        if (fd_info)
+            shutdown(fd_info->connect_fd, SHUT_RDWR);
+        *socket_context = NULL;
+        return;
+    }
+    const struct sockaddr *peer = address_info ? address_info->client_addr : NULL;
+    socklen_t peer_length = 0;
+    if (peer && peer->sa_family == AF_INET)
+        peer_length = sizeof(struct sockaddr_in);
+    else if (peer && peer->sa_family == AF_INET6)
+        peer_length = sizeof(struct sockaddr_in6);
+    state->tls_hold = ig_tls_store_hold(server->tls);
+    ig_deadlines_add(server->deadlines, &state->deadline, fd_info->connect_fd, peer, peer_length);
+    *socket_context = state;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                           enum MHD_ConnectionNotificationCode event)
 {
     struct ig_worker *worker = cls;
     struct ig_server *server = worker->owner;
-    (void)connection;
     if (event == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = ig_tls_store_hold(server->tls);
         atomic_fetch_add(&worker->open_connections, 1);
         ig_counter_add(server->connections_accepted, 1);
         ig_gauge_add(server->connections_open, 1);
+        start_connection(server, connection, socket_context);
     } else if (event == MHD_CONNECTION_NOTIFY_CLOSED) {
-        ig_tls_store_release(server->tls, *socket_context);
+        struct connection *state = *socket_context;
         *socket_context = NULL;
+        /* libmicrohttpd sends this notification before it closes the socket
+         * (MHD_cleanup_connections() in daemon.c; seen in a debugger on
+         * Debian's 0.9.75-6), so after the removal the sweeper can no longer
+         * shut down a socket that reuses the number. */
+        if (state) {
+            ig_deadlines_remove(server->deadlines, &state->deadline);
+            ig_tls_store_release(server->tls, state->tls_hold);
+            free(state);
+        }
         atomic_fetch_sub(&worker->open_connections, 1);
         ig_gauge_add(server->connections_open, -1);
     }
@@ -632,6 +699,10 @@ struct ig_server *ig_server_start(const struct ig_server_config *config)
     if (!server->probe)
         goto fail;
 
+    server->deadlines = ig_deadlines_start(config->connection_timeout_s);
+    if (!server->deadlines)
+        goto fail;
+
     server->worker_count = config->threads > 0 ? config->threads : 1;
     server->workers = calloc(server->worker_count, sizeof *server->workers);
     if (!server->workers) {
@@ -668,6 +739,7 @@ struct ig_server *ig_server_start(const struct ig_server_config *config)
 fail:
     ig_acceptor_stop(server->acceptor);
     stop_workers(server);
+    ig_deadlines_stop(server->deadlines);
     ig_probe_server_stop(server->probe);
     ig_tls_store_free(server->tls);
     free(server);
@@ -718,6 +790,7 @@ void ig_server_shutdown(struct ig_server *server)
                 IG_F_INT("in_flight", remaining));
 
     stop_workers(server);
+    ig_deadlines_stop(server->deadlines);
     ig_probe_server_stop(server->probe);
     ig_tls_store_free(server->tls);
     ig_info("webhook server stopped", IG_F_INT("duration_ms", elapsed_ms(&started)));

@@ -2,19 +2,22 @@
 # End-to-end transport tests: run the Criterion program TESTS against the
 # immutable-guard binary SERVER.
 #
-#   sh tests/e2e/run-transport.sh SERVER TESTS
+#   sh tests/e2e/run-transport.sh SERVER TESTS [CRITERION_OPTION...]
+#
+# Extra options go to the test program, e.g. --filter 'transport/slow_*'.
 #
 # Makes two independent certificate sets (a, b) and a CN-only certificate in a
 # scratch folder. The test program starts every server itself on 127.0.0.1
 # with port 0 and records its PID under pids/; the EXIT trap stops any that
 # are left, by PID, even when a test crashes.
 set -eu
-if [ $# -ne 2 ]; then
-    echo "usage: $0 SERVER TESTS" >&2
+if [ $# -lt 2 ]; then
+    echo "usage: $0 SERVER TESTS [CRITERION_OPTION...]" >&2
     exit 2
 fi
 server=$(realpath "$1")
 tests=$(realpath "$2")
+shift 2
 here=$(dirname "$0")
 root=$(realpath "$here/../..")
 
@@ -47,4 +50,4 @@ export IG_E2E_WORK="$work"
 export IG_E2E_FIXTURES="$root/tests/fixtures/admission"
 # The sanitizer build reports leaks at exit, which the tests see as a failed exit status.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
-"$tests" --jobs 2
+"$tests" --jobs 2 "$@"

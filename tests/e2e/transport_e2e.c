@@ -9,11 +9,15 @@
  * Each test starts its own server on 127.0.0.1 port 0. It reads the bound
  * ports from the server's log. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1973,5 +1978,297 @@ Test(transport, slow_body_cut)
     assert_allowed_review(&reply);
     reply_free(&reply);
     curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+/* ---------- header deadline ---------- */
+
+/* A TLS client on a raw socket, for requests that curl cannot send slowly
+ * enough: headers one byte at a time. The server's certificate is not
+ * verified; these tests are about timing, not trust. */
+struct tls_client {
+    int fd;
+    gnutls_session_t session;
+    gnutls_certificate_credentials_t credentials;
+    bool closed; /* the server ended the connection */
+};
+
+static void tls_client_open(const struct server *server, struct tls_client *client)
+{
+    memset(client, 0, sizeof *client);
+    client->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(client->fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server->port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(client->fd, (struct sockaddr *)&address, sizeof address), 0,
+                 "connect to port %u: %s", server->port, strerror(errno));
+
+    cr_assert_eq(gnutls_certificate_allocate_credentials(&client->credentials), GNUTLS_E_SUCCESS);
+    cr_assert_eq(gnutls_init(&client->session, GNUTLS_CLIENT), GNUTLS_E_SUCCESS);
+    cr_assert_eq(gnutls_set_default_priority(client->session), GNUTLS_E_SUCCESS);
+    cr_assert_eq(gnutls_credentials_set(client->session, GNUTLS_CRD_CERTIFICATE,
+                                        client->credentials),
+                 GNUTLS_E_SUCCESS);
+    gnutls_transport_set_int(client->session, client->fd);
+    gnutls_handshake_set_timeout(client->session, 10000);
+    int status;
+    do {
+        status = gnutls_handshake(client->session);
+    } while (status < 0 && gnutls_error_is_fatal(status) == 0);
+    cr_assert_eq(status, GNUTLS_E_SUCCESS, "TLS handshake failed: %s", gnutls_strerror(status));
+}
+
+static void tls_client_close(struct tls_client *client)
+{
+    gnutls_deinit(client->session);
+    gnutls_certificate_free_credentials(client->credentials);
+    close(client->fd);
+}
+
+/* Send all of data; returns false once the server has closed the connection. */
+static bool tls_client_send(struct tls_client *client, const char *data, size_t length)
+{
+    size_t sent = 0;
+    while (sent < length) {
+        ssize_t written = gnutls_record_send(client->session, data + sent, length - sent);
+        if (written == GNUTLS_E_AGAIN || written == GNUTLS_E_INTERRUPTED)
+            continue;
+        if (written < 0) {
+            client->closed = true;
+            return false;
+        }
+        sent += (size_t)written;
+    }
+    return true;
+}
+
+/* Wait up to timeout_ms for the server to end the connection; returns true
+ * when it did. Data from the server (a reply) does not count as the end. */
+static bool tls_client_wait_closed(struct tls_client *client, int timeout_ms)
+{
+    if (client->closed)
+        return true;
+    struct pollfd entry = {.fd = client->fd, .events = POLLIN};
+    if (gnutls_record_check_pending(client->session) == 0 && poll(&entry, 1, timeout_ms) <= 0)
+        return false;
+    char buffer[4096];
+    ssize_t received = gnutls_record_recv(client->session, buffer, sizeof buffer);
+    if (received == GNUTLS_E_AGAIN || received == GNUTLS_E_INTERRUPTED || received > 0)
+        return false;
+    client->closed = true;
+    return true;
+}
+
+/* Read the reply's status line and headers; returns the status code or -1. */
+static int tls_client_read_status(struct tls_client *client)
+{
+    char reply[8192];
+    size_t length = 0;
+    double deadline = now_s() + 10;
+    while (length < sizeof reply - 1 && now_s() < deadline) {
+        ssize_t received = gnutls_record_recv(client->session, reply + length,
+                                              sizeof reply - 1 - length);
+        if (received == GNUTLS_E_AGAIN || received == GNUTLS_E_INTERRUPTED)
+            continue;
+        if (received <= 0)
+            break;
+        length += (size_t)received;
+        reply[length] = '\0';
+        if (strstr(reply, "\r\n\r\n"))
+            break;
+    }
+    reply[length] = '\0';
+    int code = -1;
+    if (sscanf(reply, "HTTP/1.1 %d", &code) != 1)
+        return -1;
+    return code;
+}
+
+/* The request line and headers of a valid review, for the trickling clients. */
+static void review_request_head(char *out, size_t size)
+{
+    snprintf(out, size,
+             "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             strlen(review_v1));
+}
+
+Test(transport, header_trickle_cut)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *const extra[] = {"--connection-timeout", "3", NULL};
+    struct server server;
+    start_server(&server, "header-trickle", extra);
+    char head[512];
+    review_request_head(head, sizeof head);
+
+    double started = now_s();
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    size_t offset = 0;
+    while (now_s() - started < 15 && offset < strlen(head)) {
+        if (!tls_client_send(&client, head + offset, 1))
+            break;
+        offset++;
+        if (tls_client_wait_closed(&client, 1000))
+            break;
+    }
+    double took = now_s() - started;
+    tls_client_close(&client);
+
+    cr_assert(client.closed, "a client sending 1 header byte per second was still connected "
+                             "after %.1f s with a 3 s timeout", took);
+    cr_assert_geq(took, 2.5, "the connection was cut after %.1f s, before the 3 s timeout", took);
+    cr_assert_leq(took, 6.0, "the connection was cut only after %.1f s with a 3 s timeout", took);
+    cr_assert_lt(offset, strlen(head), "all header bytes were sent");
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_requests_total"), 1);
+    /* The log writer thread may not have written the line yet. */
+    const char *logged = "request headers not complete within the connection timeout";
+    double log_deadline = now_s() + 3;
+    while (!log_contains(&server, logged) && now_s() < log_deadline)
+        sleep_ms(50);
+    char *log = server_log(&server);
+    cr_assert(strstr(log, logged), "the cut is not logged; the log:\n%s", log);
+    free(log);
+
+    /* A normal request is still served. */
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, keep_alive_idle_not_cut)
+{
+    const char *const extra[] = {"--connection-timeout", "3", NULL};
+    struct server server;
+    start_server(&server, "keepalive-idle", extra);
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+
+    for (int i = 0; i < 3; i++) {
+        if (i > 0)
+            sleep_ms(2500);
+        post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+             &reply);
+        assert_allowed_review(&reply);
+        cr_assert_eq(reply.new_connections, i == 0 ? 1 : 0,
+                     "request %d after 2.5 s idle opened a new connection", i);
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_total"), 1);
+
+    /* Idle past the timeout: the idle timeout closes the connection, not the
+     * header deadline. */
+    double deadline = now_s() + 8;
+    while (now_s() < deadline && metric_value(&server, "immutable_guard_connections_open") != 0)
+        sleep_ms(200);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), 0);
+    sleep_ms(2500);
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_requests_total"), 0,
+                 "the header deadline cut an idle keep-alive connection");
+    stop_server_cleanly(&server);
+}
+
+Test(transport, slow_headers_within_timeout)
+{
+    const char *const extra[] = {"--connection-timeout", "3", NULL};
+    struct server server;
+    start_server(&server, "slow-headers-ok", extra);
+    char head[512];
+    review_request_head(head, sizeof head);
+
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    /* The headers in 4 pieces, 0.5 s apart, then the body: about 2 s in all. */
+    size_t length = strlen(head);
+    size_t piece = length / 4 + 1;
+    for (size_t offset = 0; offset < length; offset += piece) {
+        size_t part = length - offset < piece ? length - offset : piece;
+        cr_assert(tls_client_send(&client, head + offset, part), "the server closed at byte %zu",
+                  offset);
+        sleep_ms(500);
+    }
+    cr_assert(tls_client_send(&client, review_v1, strlen(review_v1)));
+    cr_assert_eq(tls_client_read_status(&client), 200);
+    tls_client_close(&client);
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_requests_total"), 0);
+    stop_server_cleanly(&server);
+}
+
+#define TRICKLER_COUNT 20
+
+Test(transport, tricklers_do_not_block)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *const extra[] = {"--connection-timeout", "4", "--threads", "2", NULL};
+    struct server server;
+    start_server(&server, "tricklers", extra);
+    char head[512];
+    review_request_head(head, sizeof head);
+
+    struct tls_client tricklers[TRICKLER_COUNT];
+    for (int i = 0; i < TRICKLER_COUNT; i++) {
+        tls_client_open(&server, &tricklers[i]);
+        cr_assert(tls_client_send(&tricklers[i], head, 1));
+    }
+    double started = now_s();
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), TRICKLER_COUNT);
+
+    /* While the tricklers send one byte a second, a good client is served,
+     * on a kept-alive connection and on new ones. */
+    CURL *kept = curl_easy_init();
+    size_t offset = 1;
+    int served = 0;
+    while (now_s() - started < 2.5) {
+        for (int i = 0; i < TRICKLER_COUNT; i++)
+            tls_client_send(&tricklers[i], head + offset, 1);
+        offset++;
+        for (int round = 0; round < 4; round++) {
+            double request_started = now_s();
+            struct reply reply;
+            post(kept, "a", &server, "/validate", "application/json", review_v1,
+                 strlen(review_v1), &reply);
+            assert_allowed_review(&reply);
+            reply_free(&reply);
+            CURL *fresh = curl_easy_init();
+            post(fresh, "a", &server, "/validate", "application/json", review_v1,
+                 strlen(review_v1), &reply);
+            assert_allowed_review(&reply);
+            reply_free(&reply);
+            curl_easy_cleanup(fresh);
+            double took = now_s() - request_started;
+            cr_assert_lt(took, 1.0, "two requests took %.2f s next to %d tricklers", took,
+                         TRICKLER_COUNT);
+            served += 2;
+            sleep_ms(200);
+        }
+    }
+    curl_easy_cleanup(kept);
+    cr_assert_geq(served, 8);
+
+    /* Every trickler is cut within the timeout plus a margin. */
+    int closed = 0;
+    while (now_s() - started < 4 + 4 && closed < TRICKLER_COUNT) {
+        closed = 0;
+        for (int i = 0; i < TRICKLER_COUNT; i++) {
+            if (!tricklers[i].closed)
+                tls_client_send(&tricklers[i], head + offset, 1);
+            if (tls_client_wait_closed(&tricklers[i], 0))
+                closed++;
+        }
+        offset++;
+        sleep_ms(1000);
+    }
+    for (int i = 0; i < TRICKLER_COUNT; i++)
+        tls_client_close(&tricklers[i]);
+    cr_assert_eq(closed, TRICKLER_COUNT, "%d of %d tricklers were cut within 8 s", closed,
+                 TRICKLER_COUNT);
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_requests_total"), TRICKLER_COUNT);
     stop_server_cleanly(&server);
 }

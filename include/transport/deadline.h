@@ -1,0 +1,60 @@
+/* Deadlines for the start of each webhook request: the TLS handshake and the
+ * request headers together must arrive within --connection-timeout.
+ *
+ * libmicrohttpd 0.9.75 only has an idle timeout, which restarts with every
+ * byte received, so a client sending its headers one byte per second would
+ * keep its connection forever. Each connection gets an entry here, armed at
+ * accept and again when a request completes (the next request may follow on
+ * the same connection), and disarmed once the headers of a request are
+ * complete. A sweeper thread checks the entries once a second and calls
+ * shutdown(SHUT_RDWR) on the socket of each connection past its deadline:
+ * libmicrohttpd then reads the end of the stream and closes the connection
+ * itself. */
+#ifndef IG_TRANSPORT_DEADLINE_H
+#define IG_TRANSPORT_DEADLINE_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* One connection's entry, embedded in the caller's per-connection state.
+ * Its fields belong to deadline.c and change only under the table's lock. */
+struct ig_deadline_entry {
+    struct ig_deadline_entry *previous;
+    struct ig_deadline_entry *next;
+    int fd;
+    bool armed;
+    bool after_reply;     /* armed by a completed request, not by accept */
+    long long armed_ms;   /* CLOCK_MONOTONIC milliseconds */
+    long long deadline_ms;
+    struct sockaddr_storage peer;
+};
+
+struct ig_deadlines;
+
+/* Start the sweeper thread. timeout_s is the time allowed from accept, or
+ * from the end of the previous request, to complete request headers.
+ * Returns NULL after logging the error. */
+struct ig_deadlines *ig_deadlines_start(unsigned timeout_s);
+
+/* Stop the sweeper and free the table. Every entry must have been removed
+ * first. NULL is allowed. */
+void ig_deadlines_stop(struct ig_deadlines *deadlines);
+
+/* Add a newly accepted connection with its socket and peer address, armed
+ * with a deadline of now + timeout_s. */
+void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry, int fd,
+                      const struct sockaddr *peer, socklen_t peer_length);
+
+/* Arm the entry again after a request completed, with a deadline of
+ * now + timeout_s + extra_s. */
+void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry,
+                                  unsigned extra_s);
+
+/* Disarm the entry because the request headers are complete. */
+void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
+
+/* Remove the entry. The caller must do this before the socket is closed, so
+ * that the sweeper never shuts down a socket that reuses the number. */
+void ig_deadlines_remove(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
+
+#endif
