@@ -10,6 +10,7 @@
 #define IG_ADMISSION_SCAN_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Containers nested deeper than this are rejected, as cJSON does by default. */
@@ -19,8 +20,10 @@
  * reads keep only those members, kept values are complete, and an array where
  * an object was expected is kept as an empty array so its type still shows.
  * Duplicate member names: the last one wins, as in Go's encoding/json.
+ * Strings decode "\u0000" to U+FFFD, so no decoded value holds a NUL.
  * Returns NULL on invalid JSON (or out of memory) with *error_offset set to
- * the byte where parsing stopped. */
-cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset);
+ * the byte where parsing stopped, and *too_deep set when the reason was the
+ * nesting limit. Either pointer may be NULL. */
+cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset, bool *too_deep);
 
 #endif

@@ -53,6 +53,11 @@ struct ig_policy_result {
     const char *refresh_policy; /* refreshPolicy string */
     const char *rotation;       /* annotation value; NULL when absent */
     bool rotation_not_string;   /* annotation present but not a string */
+    /* Set by the caller for an UPDATE whose oldObject's target is already
+     * immutable: ESO has then created an immutable Secret, which Kubernetes
+     * never lets become mutable again, so "set immutable: false" alone no
+     * longer fixes anything. */
+    bool target_was_immutable;
 };
 
 /* Classify an object by API group, version and kind. ExternalSecret and
@@ -65,6 +70,10 @@ const char *ig_policy_kind_name(enum ig_es_kind kind);
 
 /* Evaluate the rule on a whole object (with metadata and spec). */
 void ig_policy_evaluate(enum ig_es_kind kind, const cJSON *object, struct ig_policy_result *result);
+
+/* True when the object's target (spec.target, or spec.externalSecretSpec.target)
+ * has immutable: true. */
+bool ig_policy_target_immutable(enum ig_es_kind kind, const cJSON *object);
 
 /* True when the fields the rule reads (target.immutable, refreshPolicy,
  * refreshInterval and the rotation annotation) are identical in both objects,

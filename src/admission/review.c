@@ -196,6 +196,8 @@ static bool decide(enum ig_webhook webhook, const struct review_request *request
 
     struct ig_policy_result result;
     ig_policy_evaluate(kind, request->object, &result);
+    result.target_was_immutable = strcmp(request->operation, "UPDATE") == 0 &&
+                                  ig_policy_target_immutable(kind, request->old_object);
     verdict->violation = ig_policy_reason(&result);
     ig_policy_interval_warning(&result, &verdict->warnings);
 
@@ -218,6 +220,16 @@ static bool decide(enum ig_webhook webhook, const struct review_request *request
     }
 
     if (webhook == IG_WEBHOOK_MUTATE) {
+        if (result.violation == IG_VIOLATION_MISSING_ROTATION &&
+            config->mutate_action == IG_MUTATE_SET_MUTABLE && result.target_was_immutable) {
+            /* The Secret already exists and is immutable: a mutable target
+             * would make ESO fail on every sync instead of skipping it. */
+            ig_policy_violation_warnings(kind, request->display_name, &result, &verdict->warnings);
+            ig_warnings_add(&verdict->warnings,
+                            "not made mutable: the existing Secret is immutable and must be deleted first");
+            allow(verdict, "target-already-immutable");
+            return true;
+        }
         if (result.violation == IG_VIOLATION_MISSING_ROTATION) {
             verdict->patch = ig_patch_for_violation(kind, request->object, config->mutate_action);
             if (!verdict->patch)
@@ -329,7 +341,8 @@ static void log_decision(enum ig_webhook webhook, const struct review_request *r
            IG_F_STR("version", request->version), IG_F_STR("kind", request->kind),
            IG_F_STR("namespace", request->namespace_), IG_F_STR("name", request->name),
            IG_F_STR("user", request->user), IG_F_STR("decision", ig_decision_name(decision)),
-           IG_F_STR("mode", mode), IG_F_STR("reason", reason), IG_F_STR("violation", violation),
+           IG_F_STR("mode", mode), IG_F_STR("reason", reason),
+           IG_F_STR("violation", strcmp(violation, "compliant") == 0 ? NULL : violation),
            IG_F_BOOL("dry_run", request->dry_run), IG_F_INT("duration_us", (long long)duration_us));
 }
 
@@ -354,8 +367,14 @@ static bool fail_request(enum ig_webhook webhook, const struct review_request *r
 static cJSON *parse_body(const char *body, size_t length, char *error, size_t error_size)
 {
     size_t offset = 0;
-    cJSON *root = ig_review_scan(body, length, &offset);
-    if (!root)
+    bool too_deep = false;
+    cJSON *root = ig_review_scan(body, length, &offset, &too_deep);
+    if (!root && too_deep)
+        snprintf(error, error_size,
+                 "request body nests arrays and objects deeper than %d levels (at byte %zu); "
+                 "this webhook does not accept such objects",
+                 IG_SCAN_MAX_DEPTH, offset);
+    else if (!root)
         snprintf(error, error_size, "request body is not valid JSON (error near byte %zu)", offset);
     return root;
 }

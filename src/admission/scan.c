@@ -64,6 +64,7 @@ struct scanner {
     const char *end;
     int depth;
     bool oom;
+    bool too_deep;
 };
 
 static void skip_whitespace(struct scanner *s)
@@ -219,7 +220,10 @@ static bool scan_string(struct scanner *s, char *out, size_t out_size, size_t *o
                 }
             }
             p = (const unsigned char *)s->p;
-            if (code >= 0xD800 && code <= 0xDFFF)
+            /* A NUL would end the C string early and hide the rest of the value
+             * from every strcmp ("recreate\u0000x" would pass as "recreate"),
+             * so it decodes to U+FFFD like a lone surrogate. */
+            if ((code >= 0xD800 && code <= 0xDFFF) || code == 0)
                 code = 0xFFFD;
             if (out && fits) {
                 if (out_size - used > 4)
@@ -315,6 +319,16 @@ static int next_element(struct scanner *s, char close)
     return -1;
 }
 
+/* Count one more level of nesting; false (and too_deep set) past the limit. */
+static bool enter_container(struct scanner *s)
+{
+    if (++s->depth > IG_SCAN_MAX_DEPTH) {
+        s->too_deep = true;
+        return false;
+    }
+    return true;
+}
+
 static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
 
 /* Validate and skip any value. */
@@ -336,7 +350,7 @@ static bool skip_value(struct scanner *s)
     case '[': {
         bool object = *s->p == '{';
         char close = object ? '}' : ']';
-        if (++s->depth > IG_SCAN_MAX_DEPTH)
+        if (!enter_container(s))
             return false;
         s->p++;
         skip_whitespace(s);
@@ -438,7 +452,7 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
     cJSON *object = cJSON_CreateObject();
     if (!object)
         return oom(s);
-    if (++s->depth > IG_SCAN_MAX_DEPTH)
+    if (!enter_container(s))
         goto fail;
     s->p++;
     skip_whitespace(s);
@@ -527,7 +541,7 @@ static cJSON *parse_array(struct scanner *s, bool keep_items)
     cJSON *array = cJSON_CreateArray();
     if (!array)
         return oom(s);
-    if (++s->depth > IG_SCAN_MAX_DEPTH)
+    if (!enter_container(s))
         goto fail;
     s->p++;
     skip_whitespace(s);
@@ -588,7 +602,7 @@ static cJSON *parse_value(struct scanner *s, const struct field_spec *spec)
     return item ? item : oom(s);
 }
 
-cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset)
+cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset, bool *too_deep)
 {
     static const struct field_spec root = MAP("", review_fields);
     struct scanner s = {.start = text, .p = text, .end = text + length};
@@ -603,5 +617,7 @@ cJSON *ig_review_scan(const char *text, size_t length, size_t *error_offset)
     }
     if (!tree && error_offset)
         *error_offset = (size_t)(s.p - s.start);
+    if (too_deep)
+        *too_deep = !tree && s.too_deep;
     return tree;
 }

@@ -167,16 +167,41 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
     } else {
         char refresh[160];
         describe_refresh(result, refresh, sizeof refresh);
+        const char *then_delete = result->target_was_immutable
+                                      ? " and then delete the existing Secret, which is already "
+                                        "immutable, so that ESO creates it again"
+                                      : "";
         length = asprintf(&message,
                           "%s %s: %s is true but it still refreshes %s, and Kubernetes rejects every "
                           "change to an immutable Secret, so rotated values would never reach it. "
                           "Fix it in one of three ways: add the annotation %s: " IG_ROTATION_RECREATE
                           " to %s so that immutable-guard recreates the Secret on rotation, "
-                          "set %s: false, or set %s: CreatedOnce.",
+                          "set %s: false%s, or set %s: CreatedOnce.",
                           kind_name, display_name, paths->immutable, refresh, IG_ROTATION_ANNOTATION,
-                          paths->annotations, paths->immutable, paths->refresh_policy);
+                          paths->annotations, paths->immutable, then_delete, paths->refresh_policy);
     }
     return length < 0 ? NULL : message;
+}
+
+/* Add "<Kind> <name><suffix>" as one warning, shortening the name (never the
+ * suffix, which states the problem) to fit IG_WARNING_MAX. */
+static void add_object_warning(struct ig_warnings *warnings, const char *kind_name,
+                               const char *display_name, const char *suffix)
+{
+    char text[IG_WARNING_MAX * 2 + 1];
+    char name[IG_WARNING_MAX + 1];
+    size_t fixed = strlen(kind_name) + 1 + strlen(suffix);
+    size_t room = fixed + 4 < IG_WARNING_MAX ? IG_WARNING_MAX - fixed : 4;
+
+    if (strlen(display_name) <= room) {
+        snprintf(name, sizeof name, "%s", display_name);
+    } else {
+        /* Keep room for "..." and cut on a character boundary. */
+        size_t kept = ig_text_sanitize(display_name, name, room - 3 + 1);
+        snprintf(name + kept, sizeof name - kept, "...");
+    }
+    snprintf(text, sizeof text, "%s %s%s", kind_name, name, suffix);
+    ig_warnings_add(warnings, text);
 }
 
 void ig_policy_violation_warnings(enum ig_es_kind kind, const char *display_name,
@@ -189,22 +214,23 @@ void ig_policy_violation_warnings(enum ig_es_kind kind, const char *display_name
 
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
+        char suffix[200];
         quote_rotation(result, value, sizeof value);
-        snprintf(text, sizeof text, "%s %s: invalid %s value %s", kind_name, display_name,
-                 IG_ROTATION_ANNOTATION, value);
-        ig_warnings_add(warnings, text);
+        snprintf(suffix, sizeof suffix, ": invalid %s value %s", IG_ROTATION_ANNOTATION, value);
+        add_object_warning(warnings, kind_name, display_name, suffix);
         ig_warnings_add(warnings, "valid " IG_ROTATION_ANNOTATION " values: " IG_ROTATION_RECREATE);
         return;
     }
 
-    snprintf(text, sizeof text, "%s %s: immutable target still refreshes; rotations never arrive",
-             kind_name, display_name);
-    ig_warnings_add(warnings, text);
+    add_object_warning(warnings, kind_name, display_name,
+                       ": immutable target still refreshes; rotations never arrive");
     snprintf(text, sizeof text, "fix: add annotation %s: " IG_ROTATION_RECREATE " to %s",
              IG_ROTATION_ANNOTATION, paths->annotations);
     ig_warnings_add(warnings, text);
-    snprintf(text, sizeof text, "or set %s: false, or set %s: CreatedOnce", paths->immutable,
-             paths->refresh_policy);
+    snprintf(text, sizeof text, "or set %s: false%s", paths->immutable,
+             result->target_was_immutable ? ", then delete the immutable Secret" : "");
+    ig_warnings_add(warnings, text);
+    snprintf(text, sizeof text, "or set %s: CreatedOnce", paths->refresh_policy);
     ig_warnings_add(warnings, text);
 }
 

@@ -153,6 +153,12 @@ static void evaluate_refresh(const cJSON *spec, struct ig_policy_result *result)
     result->refresh = IG_REFRESH_INTERVAL;
 }
 
+bool ig_policy_target_immutable(enum ig_es_kind kind, const cJSON *object)
+{
+    const cJSON *spec = ig_policy_spec(kind, object);
+    return cJSON_IsTrue(ig_json_member(ig_json_member(spec, "target"), "immutable"));
+}
+
 void ig_policy_evaluate(enum ig_es_kind kind, const cJSON *object, struct ig_policy_result *result)
 {
     memset(result, 0, sizeof *result);
@@ -161,7 +167,7 @@ void ig_policy_evaluate(enum ig_es_kind kind, const cJSON *object, struct ig_pol
         return;
 
     const cJSON *spec = ig_policy_spec(kind, object);
-    result->immutable = cJSON_IsTrue(ig_json_member(ig_json_member(spec, "target"), "immutable"));
+    result->immutable = ig_policy_target_immutable(kind, object);
     evaluate_refresh(spec, result);
 
     const cJSON *rotation = rotation_item(kind, object);

@@ -335,3 +335,22 @@ Test(admission, status_body_for_http_errors)
                            "\"UnsupportedMediaType\",\"code\":415}");
     free(body);
 }
+
+/* cJSON cannot hold a NUL inside a string, so this case is raw text rather
+ * than a row of the case table. */
+Test(admission, nul_in_annotation_is_invalid)
+{
+    const char *review =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u-nul\","
+        "\"kind\":{\"group\":\"external-secrets.io\",\"version\":\"v1\",\"kind\":\"ExternalSecret\"},"
+        "\"operation\":\"CREATE\",\"name\":\"app\",\"namespace\":\"team-a\",\"object\":{\"metadata\":"
+        "{\"name\":\"app\",\"annotations\":{\"immutable-guard.io/rotation\":\"recreate\\u0000evil\"}},"
+        "\"spec\":{\"refreshInterval\":\"1m\",\"target\":{\"immutable\":true}}}}}";
+    struct ig_admission_config enforce = {.mode = IG_MODE_ENFORCE};
+    struct reply reply = run_review(IG_WEBHOOK_VALIDATE, review, strlen(review), &enforce);
+    cr_assert_eq(reply.decision, IG_DECISION_DENIED);
+    const char *message =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(reply.response, "status"), "message")->valuestring;
+    cr_assert(strstr(message, "has the invalid value \"recreate\xef\xbf\xbd" "evil\""), "%s", message);
+    cJSON_Delete(reply.root);
+}

@@ -8,7 +8,7 @@
 
 static cJSON *scan(const char *text)
 {
-    return ig_review_scan(text, strlen(text), NULL);
+    return ig_review_scan(text, strlen(text), NULL, NULL);
 }
 
 static char *scan_to_text(const char *text)
@@ -143,15 +143,36 @@ Test(scan, depth_limit)
 Test(scan, error_offset_points_at_problem)
 {
     size_t offset = 0;
-    cr_assert_null(ig_review_scan("{\"a\":tru}", 9, &offset));
+    cr_assert_null(ig_review_scan("{\"a\":tru}", 9, &offset, NULL));
     cr_assert_eq(offset, 5);
-    cr_assert_null(ig_review_scan("{} x", 4, &offset));
+    cr_assert_null(ig_review_scan("{} x", 4, &offset, NULL));
     cr_assert_eq(offset, 3);
 }
 
 Test(scan, length_bounds_the_input)
 {
-    cJSON *tree = ig_review_scan("{\"kind\":\"a\"}garbage", 12, NULL);
+    cJSON *tree = ig_review_scan("{\"kind\":\"a\"}garbage", 12, NULL, NULL);
     cr_assert_not_null(tree);
     cJSON_Delete(tree);
+}
+
+Test(scan, nul_escape_decodes_to_replacement)
+{
+    cJSON *tree = scan("{\"kind\":\"recreate\\u0000evil\"}");
+    cr_assert_not_null(tree);
+    cr_assert_str_eq(cJSON_GetObjectItem(tree, "kind")->valuestring, "recreate\xef\xbf\xbd" "evil");
+    cJSON_Delete(tree);
+}
+
+Test(scan, depth_limit_is_reported)
+{
+    char text[2 * (IG_SCAN_MAX_DEPTH + 1) + 1];
+    bool too_deep = false;
+    memset(text, '[', IG_SCAN_MAX_DEPTH + 1);
+    memset(text + IG_SCAN_MAX_DEPTH + 1, ']', IG_SCAN_MAX_DEPTH + 1);
+    text[sizeof text - 1] = '\0';
+    cr_assert_null(ig_review_scan(text, strlen(text), NULL, &too_deep));
+    cr_assert(too_deep);
+    cr_assert_null(ig_review_scan("[1,]", 4, NULL, &too_deep));
+    cr_assert_not(too_deep);
 }
