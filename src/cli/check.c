@@ -15,6 +15,9 @@
 
 enum { EXIT_CLEAN = 0, EXIT_VIOLATIONS = 1, EXIT_UNREADABLE = 2 };
 
+/* Lists inside lists deeper than this are reported, not walked. */
+#define MAX_LIST_DEPTH 16
+
 struct check_totals {
     const char *file;
     size_t documents;
@@ -26,10 +29,12 @@ static const char usage[] =
     "Usage: immutable-guard check FILE... \n"
     "       immutable-guard check -          (read standard input)\n\n"
     "Runs the admission rule on manifests: YAML (several documents per file) or JSON,\n"
-    "including kind List. Prints one line per violation to standard output:\n"
+    "including kind List, typed lists such as ExternalSecretList, and JSON arrays.\n"
+    "Each input may be at most 64 MiB. Prints one line per violation to standard output:\n"
     "  FILE:DOCUMENT: KIND NAMESPACE/NAME: MESSAGE\n"
     "where DOCUMENT counts the documents of the file from 1. Documents of other\n"
-    "kinds are skipped. Warnings and errors go to standard error.\n\n"
+    "kinds are skipped. Warnings and errors go to standard error. A parse error\n"
+    "stops its file: later documents of that file are not checked.\n\n"
     "Exit status: 0 when every document complies, 1 when there are violations,\n"
     "2 when an input cannot be read or parsed (that takes precedence).\n";
 
@@ -107,22 +112,44 @@ static void check_object(const cJSON *object, const struct ig_manifest_document 
     free(message);
 }
 
+static bool is_list_kind(const char *kind)
+{
+    size_t length = kind ? strlen(kind) : 0;
+    return length >= 4 && strcmp(kind + length - 4, "List") == 0;
+}
+
+/* Check an object, or every object inside a list: kubectl's List, a typed
+ * list such as ExternalSecretList (what the API's list calls return), or a
+ * JSON array; lists inside lists are flattened as kubectl does. */
+static void check_value(const cJSON *value, const struct ig_manifest_document *document,
+                        struct check_totals *totals, int depth)
+{
+    const cJSON *items = NULL;
+    if (cJSON_IsArray(value))
+        items = value;
+    else if (cJSON_IsObject(value) && is_list_kind(ig_json_string(value, "kind")))
+        items = ig_json_member(value, "items");
+
+    if (!items) {
+        if (cJSON_IsObject(value))
+            check_object(value, document, totals);
+        return;
+    }
+    if (depth >= MAX_LIST_DEPTH) {
+        fprintf(stderr, "%s:%zu: warning: lists nested deeper than %d levels were not checked\n",
+                totals->file, document->index, MAX_LIST_DEPTH);
+        return;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, items) check_value(item, document, totals, depth + 1);
+}
+
 static int visit_document(const struct ig_manifest_document *document, void *context)
 {
     struct check_totals *totals = context;
-    const cJSON *root = document->root;
 
     totals->documents++;
-    if (!cJSON_IsObject(root))
-        return 0;
-    /* kubectl's List wraps objects in items. */
-    const char *kind = ig_json_string(root, "kind");
-    if (kind && strcmp(kind, "List") == 0) {
-        const cJSON *item;
-        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, "items")) check_object(item, document, totals);
-        return 0;
-    }
-    check_object(root, document, totals);
+    check_value(document->root, document, totals, 0);
     return 0;
 }
 
@@ -168,25 +195,31 @@ static int check_input(const char *path, struct check_totals *totals)
 
 int ig_cmd_check(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stderr);
-        return EXIT_UNREADABLE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    int first = 1;
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
         return EXIT_CLEAN;
+    }
+    /* "--" ends the options, so a file named like an option can follow it. */
+    if (argc >= 2 && strcmp(argv[1], "--") == 0)
+        first = 2;
+    if (argc <= first) {
+        fputs(usage, stderr);
+        return EXIT_UNREADABLE;
     }
 
     struct check_totals totals = {0};
     int worst = EXIT_CLEAN;
     size_t files = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         int status = check_input(argv[i], &totals);
         files++;
         if (status == EXIT_UNREADABLE || (status == EXIT_VIOLATIONS && worst == EXIT_CLEAN))
             worst = status;
     }
-    fprintf(stderr, "checked %zu ExternalSecret objects in %zu documents of %zu inputs: %zu violations\n",
-            totals.checked, totals.documents, files, totals.violations);
+    fprintf(stderr, "checked %zu ExternalSecret object%s in %zu document%s of %zu input%s: %zu violation%s\n",
+            totals.checked, totals.checked == 1 ? "" : "s", totals.documents,
+            totals.documents == 1 ? "" : "s", files, files == 1 ? "" : "s", totals.violations,
+            totals.violations == 1 ? "" : "s");
     return worst;
 }

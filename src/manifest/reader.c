@@ -8,6 +8,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/base64.h"
+
 struct anchor {
     char *name;
     cJSON *value; /* owned copy */
@@ -20,6 +22,7 @@ struct frame {
     char *key;       /* mapping key waiting for its value, owned */
     bool key_is_merge;
     char *anchor;    /* anchor to record when the collection closes, owned */
+    cJSON *merges;   /* values of "<<" keys, applied when the mapping closes, owned */
 };
 
 struct builder {
@@ -106,16 +109,71 @@ static bool parse_number(const char *text, double *value)
     return *end == '\0' && errno == 0 && isfinite(*value);
 }
 
+/* A cJSON string from bytes that may hold NULs: each NUL becomes U+FFFD, so
+ * that no value ends early ("recreate\0x" must not read as "recreate"). */
+static cJSON *string_from_bytes(const char *bytes, size_t length)
+{
+    if (!memchr(bytes, '\0', length))
+        return cJSON_CreateString(bytes);
+    size_t nuls = 0;
+    for (size_t i = 0; i < length; i++)
+        nuls += bytes[i] == '\0';
+    char *copy = malloc(length + 2 * nuls + 1);
+    if (!copy)
+        return NULL;
+    size_t used = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (bytes[i] == '\0') {
+            memcpy(copy + used, "\xef\xbf\xbd", 3);
+            used += 3;
+        } else {
+            copy[used++] = bytes[i];
+        }
+    }
+    copy[used] = '\0';
+    cJSON *item = cJSON_CreateString(copy);
+    free(copy);
+    return item;
+}
+
+/* libyaml names the tags it resolves itself, but not this one. */
+#define BINARY_TAG "tag:yaml.org,2002:binary"
+
+/* !!binary: the decoded bytes as a string, as kubectl's YAML decoder gives them. */
+static cJSON *binary_value(const char *text, size_t length)
+{
+    char *compact = malloc(length + 1);
+    if (!compact)
+        return NULL;
+    size_t used = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (!strchr(" \t\r\n", text[i]))
+            compact[used++] = text[i];
+    }
+    compact[used] = '\0';
+    size_t decoded_length;
+    unsigned char *decoded = ig_base64_decode(compact, used, &decoded_length);
+    free(compact);
+    if (!decoded)
+        return string_from_bytes(text, length);
+    cJSON *item = string_from_bytes((const char *)decoded, decoded_length);
+    free(decoded);
+    return item;
+}
+
 static cJSON *scalar_value(const yaml_event_t *event)
 {
     const char *text = (const char *)event->data.scalar.value;
+    size_t length = event->data.scalar.length;
     const char *tag = (const char *)event->data.scalar.tag;
     bool plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 
+    if (tag && strcmp(tag, BINARY_TAG) == 0)
+        return binary_value(text, length);
     if (tag && strcmp(tag, YAML_STR_TAG) == 0)
-        return cJSON_CreateString(text);
+        return string_from_bytes(text, length);
     if (!plain && !(tag && strcmp(tag, "!") != 0))
-        return cJSON_CreateString(text);
+        return string_from_bytes(text, length);
     if (equals_any(text, null_words))
         return cJSON_CreateNull();
     if (equals_any(text, true_words))
@@ -125,7 +183,7 @@ static cJSON *scalar_value(const yaml_event_t *event)
     double number;
     if (parse_number(text, &number))
         return cJSON_CreateNumber(number);
-    return cJSON_CreateString(text);
+    return string_from_bytes(text, length);
 }
 
 static bool remember_anchor(struct builder *b, const char *name, const cJSON *value)
@@ -248,10 +306,17 @@ static bool attach(struct builder *b, cJSON *node, size_t weight, const yaml_mar
 
     bool ok = true;
     if (parent->key_is_merge) {
-        ok = merge_into(parent->node, node);
-        cJSON_Delete(node);
-        if (!ok)
-            set_error(b, mark, "merge key \"<<\" needs a mapping or a list of mappings");
+        /* Merged members are added when the mapping closes, so that keys
+         * written in the mapping override them wherever they appear. */
+        if (!parent->merges)
+            parent->merges = cJSON_CreateArray();
+        if (parent->merges) {
+            cJSON_AddItemToArray(parent->merges, node);
+        } else {
+            cJSON_Delete(node);
+            set_error(b, mark, "out of memory");
+            ok = false;
+        }
     } else if (cJSON_GetObjectItemCaseSensitive(parent->node, parent->key)) {
         char message[160];
         snprintf(message, sizeof message, "mapping key \"%.100s\" is defined twice", parent->key);
@@ -304,6 +369,17 @@ static bool close_collection(struct builder *b, const yaml_mark_t *mark)
 {
     struct frame frame = b->stack[--b->depth];
     bool ok = true;
+    if (frame.merges) {
+        ok = merge_into(frame.node, frame.merges);
+        cJSON_Delete(frame.merges);
+        if (!ok) {
+            free(frame.anchor);
+            free(frame.key);
+            cJSON_Delete(frame.node);
+            set_error(b, mark, "merge key \"<<\" needs a mapping or a list of mappings");
+            return false;
+        }
+    }
     if (frame.anchor)
         ok = remember_anchor(b, frame.anchor, frame.node);
     free(frame.anchor);
@@ -322,6 +398,7 @@ static void reset_builder(struct builder *b)
         struct frame *frame = &b->stack[--b->depth];
         free(frame->anchor);
         free(frame->key);
+        cJSON_Delete(frame->merges);
         cJSON_Delete(frame->node);
     }
     cJSON_Delete(b->document);

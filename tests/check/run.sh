@@ -45,7 +45,7 @@ if [ -d "$real" ]; then
         expect_status "$file" "$status"
         expect_stdout_lines "$file" "$violations"
         if [ "$status" -ne 2 ]; then
-            expect_in "$file" err "checked $checked ExternalSecret objects"
+            expect_in "$file" err "checked $checked ExternalSecret object"
         else
             expect_in "$file" err "invalid "
             expect_in "$file" err "helm template"
@@ -102,6 +102,29 @@ expect_in "alias bomb" err "too many alias expansions"
 run "$in/deep.yaml"
 expect_status "deep nesting" 2
 expect_in "deep nesting" err "nesting too deep"
+
+run "$in/merge-override.yaml"
+expect_status "merge keys with overrides" 1
+expect_stdout_lines "merge keys with overrides" 1
+expect_in "merge keys with overrides" out "merge-override.yaml:4: ExternalSecret apps/merged-only: spec.target.immutable is true but it still refreshes every 5m"
+
+run "$in/nul-and-binary.yaml"
+expect_status "NUL and binary scalars" 1
+expect_stdout_lines "NUL and binary scalars" 1
+expect_in "NUL and binary scalars" out "nul-and-binary.yaml:1: ExternalSecret apps/nul-annotation: the annotation immutable-guard.io/rotation in metadata.annotations has the invalid value"
+
+run "$in/nested-lists.json"
+expect_status "nested and typed lists" 1
+expect_stdout_lines "nested and typed lists" 2
+expect_in "nested and typed lists" out "nested-lists.json:1: ExternalSecret n/nested:"
+expect_in "nested and typed lists" out "nested-lists.json:1: ExternalSecret n/typed:"
+
+run "$in/top-level-array.json"
+expect_status "top-level JSON array" 1
+expect_in "top-level JSON array" err "checked 1 ExternalSecret object in 1 document of 1 input: 1 violation"
+
+run -- "$in/top-level-array.json"
+expect_status "double dash ends options" 1
 
 "$binary" check - <"$in/violations.yaml" >"$work/out" 2>"$work/err"
 echo $? >"$work/status"
