@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "common/text.h"
 #include "policy/rule.h"
 
 /* kubectl prints admission warnings; Kubernetes recommends at most 120 characters. */
@@ -43,9 +44,5 @@ void ig_warnings_add(struct ig_warnings *warnings, const char *text);
  * "invalid-rotation-annotation" or "compliant". */
 const char *ig_policy_reason(const struct ig_policy_result *result);
 
-/* Copy text into out as valid single-line UTF-8: control characters and
- * invalid bytes become '?', and a cut never splits a character. Returns the
- * number of bytes written, without the NUL. */
-size_t ig_text_sanitize(const char *text, char *out, size_t size);
 
 #endif

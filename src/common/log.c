@@ -1,4 +1,5 @@
 #include "common/log.h"
+#include "common/text.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -197,12 +198,41 @@ static void write_line(const char *line)
     pthread_mutex_unlock(&log_lock);
 }
 
+/* Longer string values are cut, so that one line stays well under the
+ * 16 KiB at which container runtimes split log lines. */
+#define LOG_VALUE_MAX 1024
+
+/* The value itself when it is short ASCII (the usual case: cJSON escapes
+ * control characters), else a copy in buffer that is valid UTF-8 with control
+ * characters replaced, cut to LOG_VALUE_MAX bytes with "..." appended.
+ * Request fields come from clients, and a log line must stay one valid JSON
+ * text whatever they send. */
+static const char *safe_value(const char *value, char *buffer, size_t size)
+{
+    size_t length = 0;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++, length++) {
+        if (*p >= 0x80 || length >= LOG_VALUE_MAX)
+            goto copy;
+    }
+    return value;
+
+copy:;
+    /* Sanitizing never lengthens the text, so only a value longer than the
+     * limit is cut. */
+    size_t used = ig_text_sanitize(value, buffer, size - 3);
+    if (strlen(value) > LOG_VALUE_MAX)
+        memcpy(buffer + used, "...", 4);
+    return buffer;
+}
+
 static void add_json_field(cJSON *object, const struct ig_log_field *field)
 {
+    char buffer[LOG_VALUE_MAX + 4];
+
     switch (field->type) {
     case IG_LOG_FIELD_STR:
         if (field->s)
-            cJSON_AddStringToObject(object, field->key, field->s);
+            cJSON_AddStringToObject(object, field->key, safe_value(field->s, buffer, sizeof buffer));
         else
             cJSON_AddNullToObject(object, field->key);
         break;
@@ -262,7 +292,9 @@ static void log_text(const char *time_text, enum ig_log_level level, const char 
         const struct ig_log_field *f = &fields[i];
         switch (f->type) {
         case IG_LOG_FIELD_STR: {
-            cJSON *value = f->s ? cJSON_CreateString(f->s) : cJSON_CreateNull();
+            char buffer[LOG_VALUE_MAX + 4];
+            cJSON *value = f->s ? cJSON_CreateString(safe_value(f->s, buffer, sizeof buffer))
+                                : cJSON_CreateNull();
             char *quoted = value ? cJSON_PrintUnformatted(value) : NULL;
             fprintf(buf, " %s=%s", f->key, quoted ? quoted : "?");
             cJSON_free(quoted);

@@ -105,3 +105,22 @@ Test(log, async_lines_keep_order_and_arrive)
     }
     cr_assert_eq(expected, 5000);
 }
+
+Test(log, client_strings_are_capped_and_valid_utf8)
+{
+    char *long_value = malloc(5000);
+    cr_assert_not_null(long_value);
+    memset(long_value, 'u', 4999);
+    long_value[4999] = '\0';
+    ig_info("admission decision", IG_F_STR("uid", long_value), IG_F_STR("name", "x\xff\xc3"));
+    free(long_value);
+    fflush(capture);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
+    cr_assert_eq(strlen(uid), 1024 + 3, "uid logged with %zu bytes", strlen(uid));
+    cr_assert_str_eq(uid + 1024, "...");
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "name")->valuestring, "x??");
+    cJSON_Delete(line);
+}

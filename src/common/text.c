@@ -1,0 +1,69 @@
+#include "common/text.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/* Length of the UTF-8 sequence starting at p (at most `left` bytes), or 0 when
+ * it is not a valid, shortest-form sequence of a non-surrogate code point. */
+static size_t utf8_sequence_length(const unsigned char *p, size_t left)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t length;
+    unsigned int min;
+    unsigned int code;
+    if ((p[0] & 0xE0) == 0xC0) {
+        length = 2;
+        min = 0x80;
+        code = p[0] & 0x1F;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        length = 3;
+        min = 0x800;
+        code = p[0] & 0x0F;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        length = 4;
+        min = 0x10000;
+        code = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (length > left)
+        return 0;
+    for (size_t i = 1; i < length; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        code = (code << 6) | (p[i] & 0x3F);
+    }
+    if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
+        return 0;
+    /* C1 control characters (U+0080..U+009F) are control characters too. */
+    if (code >= 0x80 && code <= 0x9F)
+        return 0;
+    return length;
+}
+
+size_t ig_text_sanitize(const char *text, char *out, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t left = strlen(text);
+    size_t used = 0;
+
+    if (size == 0)
+        return 0;
+    while (left > 0) {
+        size_t length = utf8_sequence_length(p, left);
+        bool replace = length == 0 || (length == 1 && (p[0] < 0x20 || p[0] == 0x7F));
+        size_t emit = replace ? 1 : length;
+        if (used + emit >= size)
+            break;
+        if (replace)
+            out[used] = '?';
+        else
+            memcpy(out + used, p, length);
+        used += emit;
+        p += replace ? (length ? length : 1) : length;
+        left -= replace ? (length ? length : 1) : length;
+    }
+    out[used] = '\0';
+    return used;
+}
