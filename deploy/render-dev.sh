@@ -26,11 +26,18 @@ cp "$cert_dir/tls.crt" "$cert_dir/tls.key" "$overlay/"
 ca_bundle=$(base64 -w0 <"$cert_dir/ca.crt")
 ln -s "$root/deploy" "$overlay/deploy"
 
+# WITH_MUTATING=1 adds the optional mutating webhook (deploy/components/mutating).
+components=""
+if [ "${WITH_MUTATING:-0}" = 1 ]; then
+    components="components: [deploy/components/mutating]"
+fi
+
 cat >"$overlay/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - deploy
+  - deploy/base
+$components
 secretGenerator:
   - name: immutable-guard-tls
     namespace: immutable-guard
@@ -57,6 +64,12 @@ patches:
         value: $ca_bundle
 YAML
 
+# Write through a temporary file and a rename only onto a regular file: a
+# rename onto a device such as /dev/null would replace the device itself.
+if [ -e "$output" ] && [ ! -f "$output" ]; then
+    echo "$0: $output exists and is not a regular file; name a file to write" >&2
+    exit 2
+fi
 mkdir -p "$(dirname "$output")"
 kubectl kustomize "$overlay" >"$output.tmp"
 mv "$output.tmp" "$output"

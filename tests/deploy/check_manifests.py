@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Check the rendered deployment manifests field by field.
 
-    python3 tests/deploy/check_manifests.py BASE.yaml CERT_MANAGER.yaml DEV.yaml CA.crt SERVE_HELP.txt
+    python3 tests/deploy/check_manifests.py BASE.yaml CERT_MANAGER.yaml DEV.yaml CA.crt SERVE_HELP.txt MUTATING.yaml
 
 BASE.yaml is `kubectl kustomize deploy`, CERT_MANAGER.yaml the cert-manager
-overlay, DEV.yaml the output of deploy/render-dev.sh for the CA in CA.crt, and
+overlay, MUTATING.yaml the overlay that adds the optional mutating webhook, DEV.yaml the output of deploy/render-dev.sh for the CA in CA.crt, and
 SERVE_HELP.txt the output of `immutable-guard serve --help`. Prints one line
 per check and a closing "N passed, N failed" line; exits 1 on any failure.
 """
@@ -119,11 +119,12 @@ def check_base(docs, serve_help):
     check(f"{label}: PodDisruptionBudget selects the pods", budget["spec"]["selector"]["matchLabels"] == labels)
     check(f"{label}: PodDisruptionBudget keeps one", budget["spec"].get("minAvailable") == 1)
 
-    for kind, path in [("ValidatingWebhookConfiguration", "/validate"),
-                       ("MutatingWebhookConfiguration", "/mutate")]:
-        config = check_webhook(docs, kind, path, label)
-        if config:
-            check(f"{label}: {kind} has no caBundle", "caBundle" not in config["webhooks"][0]["clientConfig"])
+    config = check_webhook(docs, "ValidatingWebhookConfiguration", "/validate", label)
+    if config:
+        check(f"{label}: ValidatingWebhookConfiguration has no caBundle",
+              "caBundle" not in config["webhooks"][0]["clientConfig"])
+    check(f"{label}: no MutatingWebhookConfiguration (it is optional)",
+          find(docs, "MutatingWebhookConfiguration") is None)
 
     for kind in ["RoleBinding", "ClusterRoleBinding"]:
         bindings = [doc for doc in docs if doc.get("kind") == kind]
@@ -138,10 +139,17 @@ def check_base(docs, serve_help):
                   find(docs, role["kind"], role["name"]) is not None, str(role))
 
 
-def check_cert_manager(docs):
-    label = "cert-manager"
+def check_mutating(docs):
+    label = "mutating"
     for kind, path in [("ValidatingWebhookConfiguration", "/validate"),
                        ("MutatingWebhookConfiguration", "/mutate")]:
+        check_webhook(docs, kind, path, label)
+    check(f"{label}: Deployment still present", find(docs, "Deployment", "immutable-guard") is not None)
+
+
+def check_cert_manager(docs):
+    label = "cert-manager"
+    for kind, path in [("ValidatingWebhookConfiguration", "/validate")]:
         config = check_webhook(docs, kind, path, label)
         if config:
             annotation = config["metadata"].get("annotations", {}).get("cert-manager.io/inject-ca-from")
@@ -167,8 +175,7 @@ def check_dev(docs, ca_path):
     label = "dev"
     with open(ca_path, "rb") as handle:
         ca_bundle = base64.b64encode(handle.read()).decode()
-    for kind, path in [("ValidatingWebhookConfiguration", "/validate"),
-                       ("MutatingWebhookConfiguration", "/mutate")]:
+    for kind, path in [("ValidatingWebhookConfiguration", "/validate")]:
         config = check_webhook(docs, kind, path, label)
         if config:
             check(f"{label}: {kind} caBundle is the dev CA",
@@ -182,15 +189,16 @@ def check_dev(docs, ca_path):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
         return 2
-    base, cert_manager, dev, ca_path, help_path = sys.argv[1:]
+    base, cert_manager, dev, ca_path, help_path, mutating = sys.argv[1:]
     with open(help_path, encoding="utf-8") as handle:
         serve_help = handle.read()
     check_base(load(base), serve_help)
     check_cert_manager(load(cert_manager))
     check_dev(load(dev), ca_path)
+    check_mutating(load(mutating))
     passed = sum(results)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")

@@ -15,7 +15,8 @@ trap 'rm -rf "$work"' EXIT
 
 kubectl kustomize "$root/deploy" >"$work/base.yaml"
 kubectl kustomize "$root/deploy/overlays/cert-manager" >"$work/cert-manager.yaml"
+kubectl kustomize "$root/deploy/overlays/mutating" >"$work/mutating.yaml"
 sh "$root/deploy/render-dev.sh" "$work/certs" "$work/dev.yaml" 2>/dev/null
 "$binary" serve --help >"$work/serve-help.txt"
 python3 "$root/tests/deploy/check_manifests.py" "$work/base.yaml" "$work/cert-manager.yaml" \
-    "$work/dev.yaml" "$work/certs/ca.crt" "$work/serve-help.txt"
+    "$work/dev.yaml" "$work/certs/ca.crt" "$work/serve-help.txt" "$work/mutating.yaml"
