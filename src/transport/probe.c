@@ -10,8 +10,14 @@
 #include "transport/listen.h"
 #include "transport/mhd_log.h"
 
-#define PROBE_CONNECTION_LIMIT 64
-#define PROBE_CONNECTION_TIMEOUT_S 10
+/* The kubelet opens a new connection for every probe and gives up after its
+ * timeout (1 s by default), so idle connections are closed quickly and there
+ * is room for many: with 64 slots and a 10 s timeout, 64 idle clients kept
+ * every probe waiting in the listen backlog until the kubelet restarted the
+ * pod. Each slot is small (PROBE_CONNECTION_MEMORY bytes for headers). */
+#define PROBE_CONNECTION_LIMIT 512
+#define PROBE_CONNECTION_TIMEOUT_S 3
+#define PROBE_CONNECTION_MEMORY (8 * 1024)
 
 struct ig_probe_server {
     struct MHD_Daemon *daemon;
@@ -118,6 +124,7 @@ struct ig_probe_server *ig_probe_server_start(const char *listen, ig_readiness_f
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)PROBE_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PROBE_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PROBE_CONNECTION_MEMORY,
         MHD_OPTION_END);
     if (!probe->daemon) {
         ig_error("failed to start the probe server", IG_F_STR("address", listen));
