@@ -6,7 +6,7 @@
  * libmicrohttpd 0.9.75 can abort the process ("Failed to remove listen FD
  * from epoll set") when it races with the epoll threads, and MHD offers no
  * other way to stop accepting while connections finish. Each worker is a
- * daemon started with MHD_USE_NO_LISTEN_SOCKET and one epoll thread. */
+ * daemon started with MHD_USE_NO_LISTEN_SOCKET and one poll() thread. */
 #ifndef IG_TRANSPORT_ACCEPTOR_H
 #define IG_TRANSPORT_ACCEPTOR_H
 
