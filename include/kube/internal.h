@@ -7,11 +7,16 @@
 
 #include "kube/client.h"
 
-/* Prepare an easy handle for server + path with TLS, User-Agent, Accept and the
- * bearer token (may be NULL). *headers receives the list the caller frees
- * after the transfer. Returns NULL when out of memory. */
+/* Prepare an easy handle, reused from the client's pool when one is idle, for
+ * server + path with TLS, User-Agent, Accept and the bearer token (may be
+ * NULL). *headers receives the list the caller frees after the transfer.
+ * Returns NULL when out of memory. */
 CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const char *token,
                           const char *content_type, struct curl_slist **headers);
+
+/* Give a handle from ig_kube_client_easy back for reuse (NULL is allowed).
+ * Its options are reset, so free the header list after this call. */
+void ig_kube_client_release_easy(struct ig_kube_client *client, CURL *easy);
 
 /* Current bearer token (malloc'd; NULL when the configuration has none) and
  * the monotonic time it was read. Returns -1 with status when the token file

@@ -18,6 +18,7 @@
 #define MAX_BODY_SIZE ((size_t)256 * 1024 * 1024)
 #define MAX_METRIC_SLOTS 128
 #define MAX_TOKEN_SIZE (64 * 1024)
+#define HANDLE_POOL_SIZE 8
 
 const struct ig_kube_resource IG_KUBE_SECRETS = {"", "v1", "secrets", true};
 const struct ig_kube_resource IG_KUBE_LEASES = {"coordination.k8s.io", "v1", "leases", true};
@@ -35,10 +36,18 @@ struct ig_kube_client {
     struct ig_kube_client_options options;
     char *user_agent;
 
-    /* Connections, TLS sessions and DNS results shared by every request of
-     * this client, so that requests reuse kept-alive connections. */
+    /* TLS sessions and DNS results shared by every request of this client.
+     * Connections are not shared this way: libcurl's shared connection pool
+     * is not safe across threads (a known libcurl bug). */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+    /* Idle easy handles. Each keeps its own kept-alive connections, so a
+     * request that takes a handle from here reuses one. A handle is used by
+     * one thread at a time, as libcurl requires. */
+    pthread_mutex_t pool_lock;
+    CURL *pool[HANDLE_POOL_SIZE];
+    size_t pool_count;
 
     pthread_mutex_t token_lock;
     char *token;
@@ -280,7 +289,6 @@ static bool init_share(struct ig_kube_client *client)
     curl_share_setopt(client->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(client->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(client->share, CURLSHOPT_USERDATA, client);
-    curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     return true;
@@ -334,6 +342,7 @@ struct ig_kube_client *ig_kube_client_new(const struct ig_kube_config *config,
     pthread_mutex_init(&client->token_lock, NULL);
     pthread_mutex_init(&client->guard_lock, NULL);
     pthread_mutex_init(&client->metrics_lock, NULL);
+    pthread_mutex_init(&client->pool_lock, NULL);
     atomic_init(&client->attempts, 0);
     atomic_init(&client->token_reads, 0);
     return client;
@@ -343,7 +352,10 @@ void ig_kube_client_free(struct ig_kube_client *client)
 {
     if (!client)
         return;
-    /* Every easy handle is cleaned up after its transfer, so none uses the share now. */
+    /* Every handle in use has been given back by now, so only pooled ones use the share. */
+    for (size_t i = 0; i < client->pool_count; i++)
+        curl_easy_cleanup(client->pool[i]);
+    pthread_mutex_destroy(&client->pool_lock);
     curl_share_cleanup(client->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&client->share_locks[i]);
@@ -526,11 +538,38 @@ static bool add_header(struct curl_slist **headers, const char *line)
     return true;
 }
 
+/* Take an idle handle (options reset, connections kept) or make a new one. */
+static CURL *take_handle(struct ig_kube_client *client)
+{
+    CURL *easy = NULL;
+    pthread_mutex_lock(&client->pool_lock);
+    if (client->pool_count > 0)
+        easy = client->pool[--client->pool_count];
+    pthread_mutex_unlock(&client->pool_lock);
+    return easy ? easy : curl_easy_init();
+}
+
+void ig_kube_client_release_easy(struct ig_kube_client *client, CURL *easy)
+{
+    if (!easy)
+        return;
+    /* Drop every option now: they point to the caller's buffers, headers and
+     * callbacks, which do not outlive the transfer. Connections stay open. */
+    curl_easy_reset(easy);
+    pthread_mutex_lock(&client->pool_lock);
+    if (client->pool_count < HANDLE_POOL_SIZE) {
+        client->pool[client->pool_count++] = easy;
+        easy = NULL;
+    }
+    pthread_mutex_unlock(&client->pool_lock);
+    curl_easy_cleanup(easy);
+}
+
 CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const char *token,
                           const char *content_type, struct curl_slist **headers)
 {
     *headers = NULL;
-    CURL *easy = curl_easy_init();
+    CURL *easy = take_handle(client);
     if (!easy)
         return NULL;
     size_t url_size = strlen(client->config.server) + strlen(path) + 1;
@@ -604,7 +643,7 @@ CURL *ig_kube_client_easy(struct ig_kube_client *client, const char *path, const
 fail:
     curl_slist_free_all(*headers);
     *headers = NULL;
-    curl_easy_cleanup(easy);
+    ig_kube_client_release_easy(client, easy);
     return NULL;
 }
 
@@ -756,7 +795,7 @@ static long perform_once(struct ig_kube_client *client, const struct ig_kube_req
         snprintf(message, sizeof message, "%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
         ig_kube_status_set(status, 0, IG_KUBE_REASON_TRANSPORT, message);
     }
-    curl_easy_cleanup(easy);
+    ig_kube_client_release_easy(client, easy);
     curl_slist_free_all(headers);
     return code;
 }

@@ -267,7 +267,7 @@ static enum ig_kube_watch_end watch_once(struct ig_kube_client *client,
     }
     ig_kube_watch_parser_free(&w.parser);
     free(w.error_body);
-    curl_easy_cleanup(easy);
+    ig_kube_client_release_easy(client, easy);
     curl_slist_free_all(headers);
     return end;
 }

@@ -86,6 +86,11 @@ class Election(unittest.TestCase):
                     proc.wait()
             proc.log.close()
             codes[identity] = proc.returncode
+            if proc.returncode != 0:
+                with open(proc.log.name, encoding="utf-8", errors="replace") as f:
+                    lines = [line for line in f if '"level":"info"' not in line]
+                print(f"--- {identity} exited with {proc.returncode}; its last output:")
+                print("".join(lines[-120:]))
         # A sanitizer report or a crash shows up as a non-zero exit status.
         self.assertEqual(codes, {identity: 0 for identity in codes})
 
