@@ -72,6 +72,7 @@ struct ig_server {
 struct connection {
     struct ig_tls_hold *tls_hold;
     struct ig_deadline_entry deadline;
+    bool has_deadline; /* the deadline entry is in server->deadlines */
 };
 
 /* State of one HTTP request, kept in MHD's per-request pointer. */
@@ -512,7 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         *con_cls = request;
         /* The headers are complete; the body has its own time limit. */
         struct connection *state = connection_state(connection);
-        if (state)
+        if (state && state->has_deadline)
             ig_deadlines_disarm(server->deadlines, &state->deadline);
         clock_gettime(CLOCK_MONOTONIC, &request->started);
         atomic_fetch_add(&server->in_flight, 1);
@@ -533,7 +534,7 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
     (void)reason;
     /* The next request on this connection gets its own header deadline. */
     struct connection *state = connection_state(connection);
-    if (state)
+    if (state && state->has_deadline)
         ig_deadlines_arm_after_reply(server->deadlines, &state->deadline,
                                      KEEP_ALIVE_DEADLINE_SLACK_S);
     if (!request)
@@ -547,7 +548,7 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
 
 /* Set up a new connection's state: its certificate hold and its header
  * deadline. Without memory the connection is shut down at once, because it
- * would have no deadline. */
+ * would have neither. */
 static void start_connection(struct ig_server *server, struct MHD_Connection *connection,
                              void **socket_context)
 {
@@ -556,23 +557,28 @@ static void start_connection(struct ig_server *server, struct MHD_Connection *co
     const union MHD_ConnectionInfo *address_info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     struct connection *state = calloc(1, sizeof *state);
-    if (!state || !fd_info) {
+    *socket_context = state;
+    if (!state) {
         ig_error("out of memory accepting a connection; it was shut down");
-        free(state);
         if (fd_info)
             shutdown(fd_info->connect_fd, SHUT_RDWR);
-        *socket_context = NULL;
         return;
     }
+    state->tls_hold = ig_tls_store_hold(server->tls);
+    if (!fd_info) {
+        ig_error("libmicrohttpd returned no socket for a new connection; it has no header "
+                 "deadline, so only the idle timeout will close it");
+        return;
+    }
+
     const struct sockaddr *peer = address_info ? address_info->client_addr : NULL;
     socklen_t peer_length = 0;
     if (peer && peer->sa_family == AF_INET)
         peer_length = sizeof(struct sockaddr_in);
     else if (peer && peer->sa_family == AF_INET6)
         peer_length = sizeof(struct sockaddr_in6);
-    state->tls_hold = ig_tls_store_hold(server->tls);
     ig_deadlines_add(server->deadlines, &state->deadline, fd_info->connect_fd, peer, peer_length);
-    *socket_context = state;
+    state->has_deadline = true;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
@@ -593,7 +599,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
          * Debian's 0.9.75-6), so after the removal the sweeper can no longer
          * shut down a socket that reuses the number. */
         if (state) {
-            ig_deadlines_remove(server->deadlines, &state->deadline);
+            if (state->has_deadline)
+                ig_deadlines_remove(server->deadlines, &state->deadline);
             ig_tls_store_release(server->tls, state->tls_hold);
             free(state);
         }
