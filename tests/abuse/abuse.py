@@ -251,8 +251,8 @@ def attack_slowloris(port, body):
     still_open = len(outcomes) - len(closed)
     return (len(on_time) == len(outcomes),
             f"{len(on_time)} of {len(outcomes)} closed by the server within {CLOSE_MARGIN_S} s, "
-            f"{still_open} still open after {CLOSE_MARGIN_S + 5} s of one header byte per second "
-            f"(an idle timeout alone never ends them: each byte resets it)")
+            f"{still_open} still open after {CLOSE_MARGIN_S + 5} s of one header byte per second"
+            + (" (an idle timeout alone never ends them, because each byte resets it)" if still_open else ""))
 
 
 def attack_partial(port, body, name, content_length, sent):
