@@ -2366,3 +2366,65 @@ Test(transport, handshake_wait_no_spin)
                  cpu_used, PACED_HANDSHAKES);
     stop_server_cleanly(&server);
 }
+
+/* Voluntary context switches so far of the server thread named name, or -1
+ * when no thread has that name. */
+static long thread_switches(pid_t pid, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    cr_assert_not_null(tasks, "cannot open %s", path);
+    long switches = -1;
+    struct dirent *task;
+    while (switches < 0 && (task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/comm", (int)pid, task->d_name);
+        char *comm = read_text(path, NULL);
+        bool match = comm && strncmp(comm, name, strlen(name)) == 0 && comm[strlen(name)] == '\n';
+        free(comm);
+        if (!match)
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/status", (int)pid, task->d_name);
+        char *status = read_text(path, NULL);
+        const char *field = status ? strstr(status, "\nvoluntary_ctxt_switches:") : NULL;
+        if (field)
+            switches = strtol(field + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+        free(status);
+    }
+    closedir(tasks);
+    return switches;
+}
+
+/* The header deadline sweeper wakes once a second while connections are
+ * open, not once per connection: a wake-up per connection costs CPU at low
+ * load, when one client opens a connection per request. */
+Test(transport, sweeper_wakes_rarely)
+{
+    struct server server;
+    start_server(&server, "sweeper-wakes", NULL);
+    long before = thread_switches(server.pid, "ig-deadlines");
+    cr_assert_geq(before, 0, "the server has no thread named ig-deadlines");
+
+    const int connections = 40;
+    double started = now_s();
+    for (int i = 0; i < connections; i++) {
+        CURL *curl = curl_easy_init();
+        struct reply reply;
+        post(curl, "a", &server, "/validate", "application/json", review_v1, strlen(review_v1),
+             &reply);
+        assert_allowed_review(&reply);
+        reply_free(&reply);
+        curl_easy_cleanup(curl);
+    }
+    double took = now_s() - started;
+    long wakes = thread_switches(server.pid, "ig-deadlines") - before;
+
+    /* Per second at most the timed sweep and one wake-up by the first
+     * connection after an idle check, with 4 to spare. */
+    long limit = (long)took * 2 + 4;
+    cr_assert_leq(wakes, limit, "the sweeper woke %ld times for %d connections in %.1f s",
+                  wakes, connections, took);
+    stop_server_cleanly(&server);
+}
