@@ -6,7 +6,7 @@ review every 20 ms over a keep-alive connection (reconnecting when the server
 closes it) and checks every reply. The server's RSS is sampled every 50 ms.
 
 Attacks, one after another:
-  idle          1,000 TLS connections that complete the handshake, then say nothing
+  idle          1,000 TLS connections that complete the handshake, then send nothing
   slowloris     20 connections sending request headers one byte per second
   half-body     20 requests that stop halfway through the body
   short-body    20 requests whose Content-Length is larger than the body sent
