@@ -2208,6 +2208,48 @@ Test(transport, header_trickle_cut)
     stop_server_cleanly(&server);
 }
 
+/* A TLS handshake whose ClientHello arrives one byte per second ends within
+ * the timeout too. Both the header deadline (from accept) and
+ * libmicrohttpd's own handshake timeout fire at about 3 s, so the test does
+ * not check which one closed it. */
+Test(transport, hello_trickle_cut)
+{
+    const char *const extra[] = {"--connection-timeout", "3", NULL};
+    struct server server;
+    start_server(&server, "hello-trickle", extra);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server.port)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    double started = now_s();
+    cr_assert_eq(connect(fd, (struct sockaddr *)&address, sizeof address), 0, "connect: %s",
+                 strerror(errno));
+
+    /* A handshake record header that announces 512 bytes, then a byte a second. */
+    static const unsigned char record_header[] = {0x16, 0x03, 0x01, 0x02, 0x00};
+    cr_assert_eq(send(fd, record_header, sizeof record_header, MSG_NOSIGNAL),
+                 (ssize_t)sizeof record_header);
+    bool closed = false;
+    while (!closed && now_s() - started < 15) {
+        struct pollfd entry = {.fd = fd, .events = POLLIN};
+        if (poll(&entry, 1, 1000) > 0) {
+            char buffer[256];
+            closed = recv(fd, buffer, sizeof buffer, 0) <= 0;
+            continue;
+        }
+        static const unsigned char filler = 0x01;
+        if (send(fd, &filler, 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+    }
+    double took = now_s() - started;
+    close(fd);
+
+    cr_assert(closed, "a ClientHello sent one byte per second was still open after %.1f s", took);
+    cr_assert_geq(took, 2.5, "the connection was cut after %.1f s, before the 3 s timeout", took);
+    cr_assert_leq(took, 6.0, "the connection was cut only after %.1f s with a 3 s timeout", took);
+    stop_server_cleanly(&server);
+}
+
 Test(transport, keep_alive_idle_not_cut)
 {
     const char *const extra[] = {"--connection-timeout", "3", NULL};
