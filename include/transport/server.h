@@ -16,6 +16,9 @@ struct ig_server_config {
     const char *tls_key_path;
     struct ig_admission_config admission;
     size_t max_body_bytes;          /* larger request bodies get 413 */
+    /* Bytes of request bodies buffered at once over all connections; a
+     * request that would pass it gets 503. At least max_body_bytes. */
+    size_t max_buffered_bytes;
     /* Idle time before a connection is closed, the longest time the TLS
      * handshake and request headers may take (from accept, or from the
      * previous reply plus 2 s), and the longest time a request body may take. */

@@ -27,6 +27,7 @@ enum serve_option {
     OPT_MUTATE_ACTION,
     OPT_EXEMPT_NAMESPACES,
     OPT_MAX_BODY_BYTES,
+    OPT_MAX_BUFFERED_BYTES,
     OPT_CONNECTION_TIMEOUT,
     OPT_CONNECTION_LIMIT,
     OPT_THREADS,
@@ -65,6 +66,14 @@ static const struct option_spec specs[OPT_COUNT] = {
                                "comma-separated namespaces whose objects are allowed and audited"},
     [OPT_MAX_BODY_BYTES] = {"max-body-bytes", "IG_MAX_BODY_BYTES", "7340032",
                             "largest request body in bytes (7 MiB); larger bodies get HTTP 413"},
+    [OPT_MAX_BUFFERED_BYTES] = {"max-buffered-bytes", "IG_MAX_BUFFERED_BYTES", "67108864",
+                                "bytes of request bodies held in memory at once, over all "
+                                "connections (64\x01MiB); a request that would pass it gets "
+                                "HTTP 503 with Retry-After:\x01" "1. The default leaves room "
+                                "for nine reviews of the maximum size, such as UPDATE reviews "
+                                "that carry a large object twice, and stays far below the "
+                                "256\x01MiB memory limit of the Deployment in deploy/base. It "
+                                "must be at least --max-body-bytes"},
     [OPT_CONNECTION_TIMEOUT] = {"connection-timeout", "IG_CONNECTION_TIMEOUT", "120",
                                 "seconds a connection may stay idle before it is closed, the "
                                 "longest the TLS handshake and request headers may take, and "
@@ -343,6 +352,20 @@ static bool parse_settings(const char *values[OPT_COUNT], struct serve_settings 
         return false;
     }
     server->max_body_bytes = (size_t)number;
+    if (!parse_unsigned(values[OPT_MAX_BUFFERED_BYTES], 1024, 1ULL << 40, &number)) {
+        invalid_value(OPT_MAX_BUFFERED_BYTES, values[OPT_MAX_BUFFERED_BYTES],
+                      "a number of bytes from 1024 to 1099511627776");
+        return false;
+    }
+    if (number < server->max_body_bytes) {
+        fprintf(stderr,
+                "immutable-guard serve: --max-buffered-bytes (%llu) is smaller than "
+                "--max-body-bytes (%zu), so a request of the maximum size could never be "
+                "accepted; raise --max-buffered-bytes or lower --max-body-bytes\n",
+                number, server->max_body_bytes);
+        return false;
+    }
+    server->max_buffered_bytes = (size_t)number;
     if (!parse_unsigned(values[OPT_CONNECTION_TIMEOUT], 1, 86400, &number)) {
         invalid_value(OPT_CONNECTION_TIMEOUT, values[OPT_CONNECTION_TIMEOUT],
                       "seconds from 1 to 86400");

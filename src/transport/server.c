@@ -33,9 +33,11 @@
  * reply. On loopback, curl still had about 3 MiB in flight when it read the reply. */
 #define DRAIN_AFTER_EARLY_REPLY (32 * 1024 * 1024)
 
-/* First body buffer; it doubles as bytes arrive, up to --max-body-bytes.
- * NOTE: the total of buffered bodies has no cap of its own, so the worst case
- * is --connection-limit times --max-body-bytes (3.5 GiB at the defaults). */
+/* First body buffer; it doubles as bytes arrive, up to the declared
+ * Content-Length or, for a chunked body, --max-body-bytes. The total of all
+ * body buffers is capped by --max-buffered-bytes (see reserve_body_bytes).
+ * NOTE: while a buffer grows, realloc may briefly hold the old and the new
+ * block, and libmicrohttpd's own per-connection memory pool is not counted. */
 #define INITIAL_BODY_CAPACITY (64 * 1024)
 
 /* Seconds added to the header deadline of a kept-alive connection, so that
@@ -44,7 +46,7 @@
 #define KEEP_ALIVE_DEADLINE_SLACK_S 2
 
 /* HTTP status codes this server produces itself, for the error counter. */
-static const unsigned counted_codes[] = {400, 404, 405, 413, 415, 500};
+static const unsigned counted_codes[] = {400, 404, 405, 413, 415, 500, 503};
 #define COUNTED_CODE_COUNT (sizeof counted_codes / sizeof counted_codes[0])
 
 struct ig_server {
@@ -59,6 +61,7 @@ struct ig_server {
     atomic_bool ready;
     atomic_bool stopping;
     atomic_long in_flight;
+    atomic_size_t buffered_bytes; /* sum of every request's reserved bytes */
 
     struct ig_counter *errors_by_code[COUNTED_CODE_COUNT];
     struct ig_counter *errors_other;
@@ -66,6 +69,8 @@ struct ig_server {
     struct ig_gauge *connections_open;
     struct ig_gauge *requests_in_flight;
     struct ig_counter *slow_bodies;
+    struct ig_counter *buffer_rejections;
+    struct ig_gauge *body_bytes_reserved;
 };
 
 /* State of one TCP connection, kept in MHD's socket context. */
@@ -81,6 +86,8 @@ struct request {
     char *body;
     size_t length;
     size_t capacity;
+    size_t reserved;      /* bytes counted in server->buffered_bytes; capacity <= reserved */
+    bool length_declared; /* Content-Length was given; reserved is that length */
     bool rejected;      /* an error reply is queued; any body is dropped */
     bool replied_early; /* an error was written mid-body; the connection will close */
     size_t drained;
@@ -164,6 +171,8 @@ static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connectio
     if (!response)
         return MHD_NO;
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (code == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
     /* During shutdown, ask clients not to send more requests on this connection. */
@@ -253,8 +262,9 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
         return false;
     fprintf(out,
             "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-            "Connection: close\r\n\r\n",
-            code, MHD_get_reason_phrase_for(code), body_length);
+            "%sConnection: close\r\n\r\n",
+            code, MHD_get_reason_phrase_for(code), body_length,
+            code == MHD_HTTP_SERVICE_UNAVAILABLE ? "Retry-After: 1\r\n" : "");
     fwrite(body, 1, body_length, out);
     if (fclose(out) != 0) {
         free(reply);
@@ -280,21 +290,78 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
     return sent == reply_length;
 }
 
-/* Reply 413 at once, before the rest of the body, and drop what follows. */
+/* Add bytes to the request's share of --max-buffered-bytes. Returns false,
+ * and changes nothing, when the total over all requests would pass the cap. */
+static bool reserve_body_bytes(struct ig_server *server, struct request *request, size_t bytes)
+{
+    size_t cap = server->config.max_buffered_bytes;
+    size_t current = atomic_load(&server->buffered_bytes);
+    do {
+        if (current > cap || bytes > cap - current)
+            return false;
+    } while (!atomic_compare_exchange_weak(&server->buffered_bytes, &current, current + bytes));
+    request->reserved += bytes;
+    ig_gauge_add(server->body_bytes_reserved, (double)bytes);
+    return true;
+}
+
+/* Free the request's body buffer and return its reserved bytes to the cap. */
+static void release_body(struct ig_server *server, struct request *request)
+{
+    free(request->body);
+    request->body = NULL;
+    request->length = request->capacity = 0;
+    if (request->reserved > 0) {
+        atomic_fetch_sub(&server->buffered_bytes, request->reserved);
+        ig_gauge_add(server->body_bytes_reserved, -(double)request->reserved);
+        request->reserved = 0;
+    }
+}
+
+/* Reply with an error at once, before the rest of the body, and drop what
+ * follows. */
+static enum MHD_Result reply_early(struct ig_server *server, struct MHD_Connection *connection,
+                                   struct request *request, const char *method, const char *url,
+                                   unsigned code, const char *message)
+{
+    log_rejection(connection, code, method, url, message);
+    release_body(server, request);
+    request->replied_early = true;
+
+    char *body = error_body(code, message);
+    bool written = body && write_early_reply(server, connection, code, body);
+    free(body);
+    return written ? MHD_YES : MHD_NO;
+}
+
 static enum MHD_Result reply_too_large(struct ig_server *server, struct MHD_Connection *connection,
                                        struct request *request, const char *method,
                                        const char *url, const char *message)
 {
-    log_rejection(connection, MHD_HTTP_CONTENT_TOO_LARGE, method, url, message);
-    free(request->body);
-    request->body = NULL;
-    request->length = request->capacity = 0;
-    request->replied_early = true;
+    return reply_early(server, connection, request, method, url, MHD_HTTP_CONTENT_TOO_LARGE,
+                       message);
+}
 
-    char *body = error_body(MHD_HTTP_CONTENT_TOO_LARGE, message);
-    bool written = body && write_early_reply(server, connection, MHD_HTTP_CONTENT_TOO_LARGE, body);
-    free(body);
-    return written ? MHD_YES : MHD_NO;
+/* Reply 503 because the body would pass --max-buffered-bytes. Before the
+ * body, a client that waits for "100 Continue" gets the reply queued and
+ * sends no body. Otherwise the reply goes out at once, and the rest of the
+ * body is dropped. */
+static enum MHD_Result reply_buffers_full(struct ig_server *server,
+                                          struct MHD_Connection *connection,
+                                          struct request *request, const char *method,
+                                          const char *url, size_t bytes, bool before_body)
+{
+    char message[256];
+    snprintf(message, sizeof message,
+             "the server is buffering too many large requests (%zu more bytes would pass "
+             "--max-buffered-bytes of %zu); retry the request",
+             bytes, server->config.max_buffered_bytes);
+    ig_counter_add(server->buffer_rejections, 1);
+    if (before_body && waits_for_continue(connection))
+        return reject(server, connection, request, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      message);
+    return reply_early(server, connection, request, method, url, MHD_HTTP_SERVICE_UNAVAILABLE,
+                       message);
 }
 
 static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connection *connection,
@@ -352,8 +419,13 @@ static enum MHD_Result begin_request(struct ig_server *server, struct MHD_Connec
                               MHD_HTTP_CONTENT_TOO_LARGE, message);
             return reply_too_large(server, connection, request, method, url, message);
         }
-        /* Reserve the declared size only up to a first chunk: a client that
-         * declares a large body and sends nothing must not hold memory. */
+        /* Count the whole declared length against --max-buffered-bytes now,
+         * but allocate only a first chunk, because a client that declares a
+         * large body and sends nothing must not hold memory. */
+        request->length_declared = true;
+        if (declared > 0 && !reserve_body_bytes(server, request, (size_t)declared))
+            return reply_buffers_full(server, connection, request, method, url,
+                                      (size_t)declared, true);
         if (declared > 0) {
             size_t first = declared < INITIAL_BODY_CAPACITY ? (size_t)declared
                                                             : INITIAL_BODY_CAPACITY;
@@ -433,9 +505,24 @@ static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connect
     }
 
     if (request->length + incoming > request->capacity) {
+        /* libmicrohttpd passes no more than the Content-Length, which is
+         * reserved already. A chunked body reserves each growth step. */
+        size_t bound = request->length_declared ? request->reserved : limit;
+        if (request->length + incoming > bound) {
+            ig_error("request body is longer than its reservation; the connection was closed",
+                     IG_F_INT("bytes", (long long)(request->length + incoming)),
+                     IG_F_INT("reserved", (long long)bound));
+            return MHD_NO;
+        }
         size_t capacity = request->capacity ? request->capacity : INITIAL_BODY_CAPACITY;
+        if (capacity > bound)
+            capacity = bound;
         while (capacity < request->length + incoming)
-            capacity = capacity > limit / 2 ? limit : capacity * 2;
+            capacity = capacity > bound / 2 ? bound : capacity * 2;
+        if (capacity > request->reserved &&
+            !reserve_body_bytes(server, request, capacity - request->reserved))
+            return reply_buffers_full(server, connection, request, method, url,
+                                      capacity - request->reserved, false);
         char *grown = realloc(request->body, capacity);
         if (!grown) {
             ig_error("out of memory buffering a request body; the connection was closed",
@@ -539,7 +626,10 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
                                      KEEP_ALIVE_DEADLINE_SLACK_S);
     if (!request)
         return;
-    free(request->body);
+    /* libmicrohttpd calls this for every request the handler has seen, also
+     * when the client aborts or the connection is closed on an error, so the
+     * reservation is returned on every path. */
+    release_body(server, request);
     free(request);
     *con_cls = NULL;
     ig_gauge_add(server->requests_in_flight, -1);
@@ -634,6 +724,12 @@ static void register_metrics(struct ig_server *server)
     server->slow_bodies = ig_metrics_counter(
         "immutable_guard_slow_bodies_total",
         "Requests closed because their body took longer than --connection-timeout.", "");
+    server->buffer_rejections = ig_metrics_counter(
+        "immutable_guard_body_buffer_rejections_total",
+        "Requests rejected with 503 because their body would pass --max-buffered-bytes.", "");
+    server->body_bytes_reserved = ig_metrics_gauge(
+        "immutable_guard_body_bytes_reserved",
+        "Bytes of request bodies reserved against --max-buffered-bytes.", "");
     server->requests_in_flight = ig_metrics_gauge(
         "immutable_guard_requests_in_flight",
         "Webhook requests whose headers have arrived and whose reply is not yet sent.", "");
@@ -750,7 +846,8 @@ struct ig_server *ig_server_start(const struct ig_server_config *config)
             IG_F_INT("port", server->port), IG_F_INT("threads", config->threads),
             IG_F_INT("connection_limit", config->connection_limit),
             IG_F_INT("connection_timeout_s", config->connection_timeout_s),
-            IG_F_INT("max_body_bytes", (long long)config->max_body_bytes));
+            IG_F_INT("max_body_bytes", (long long)config->max_body_bytes),
+            IG_F_INT("max_buffered_bytes", (long long)config->max_buffered_bytes));
     return server;
 
 fail:

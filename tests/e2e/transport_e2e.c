@@ -318,6 +318,7 @@ struct reply {
     size_t length;
     char content_type[128];
     char allow[64];
+    char retry_after[32];
     long new_connections;
     CURLcode result;
 };
@@ -363,6 +364,8 @@ static size_t on_header(char *data, size_t size, size_t count, void *user)
     copy_header_value(data, length, "Content-Type:", reply->content_type,
                       sizeof reply->content_type);
     copy_header_value(data, length, "Allow:", reply->allow, sizeof reply->allow);
+    copy_header_value(data, length, "Retry-After:", reply->retry_after,
+                      sizeof reply->retry_after);
     return length;
 }
 
@@ -1422,7 +1425,9 @@ static int run_serve(const char *const *args, char *output, size_t size)
 
 Test(transport, invalid_flags_exit_2)
 {
-    static const char *const cases[][4] = {
+    static const char *const cases[][5] = {
+        {"--max-body-bytes", "8192", "--max-buffered-bytes", "4096", NULL},
+        {"--max-buffered-bytes", "64MiB", NULL},
         {"--mode", "block", NULL},
         {"--mutate-action", "delete", NULL},
         {"--max-body-bytes", "12x", NULL},
@@ -1449,7 +1454,7 @@ Test(transport, help_documents_flags)
     cr_assert_eq(run_serve(help_args, output, sizeof output), 0);
     static const char *const flags[] = {
         "--listen=", "--probe-listen=", "--tls-cert=", "--tls-key=", "--mode=", "--mutate-action=",
-        "--exempt-namespaces=", "--max-body-bytes=", "--log-format=", "--log-level=",
+        "--exempt-namespaces=", "--max-body-bytes=", "--max-buffered-bytes=", "--log-format=", "--log-level=",
         "--connection-timeout=", "--connection-limit=", "--threads=", "--kubeconfig=",
         "--leader-elect[", "--lease-name=", "--lease-namespace=",
     };
@@ -2468,5 +2473,213 @@ Test(transport, sweeper_wakes_rarely)
     long limit = (long)took * 2 + 4;
     cr_assert_leq(wakes, limit, "the sweeper woke %ld times for %d connections in %.1f s",
                   wakes, connections, took);
+    stop_server_cleanly(&server);
+}
+
+/* ---------- the cap on buffered request bodies ---------- */
+
+/* Two bodies of this size fill the cap below; a small review still fits. */
+#define CAPPED_BODY_SIZE (1024 * 1024)
+#define SMALL_REVIEW_ROOM (64 * 1024)
+
+static void start_capped_server(struct server *server, const char *name)
+{
+    static char body_limit[32];
+    static char buffer_limit[32];
+    snprintf(body_limit, sizeof body_limit, "%d", CAPPED_BODY_SIZE);
+    snprintf(buffer_limit, sizeof buffer_limit, "%d", 2 * CAPPED_BODY_SIZE + SMALL_REVIEW_ROOM);
+    const char *const extra[] = {"--max-body-bytes", body_limit, "--max-buffered-bytes",
+                                 buffer_limit, NULL};
+    start_server(server, name, extra);
+}
+
+/* Wait up to 10 s for the reserved-bytes gauge to reach value; returns the
+ * last value read. */
+static double wait_reserved(const struct server *server, double value)
+{
+    double seen = -1;
+    double deadline = now_s() + 10;
+    while (now_s() < deadline) {
+        seen = metric_value(server, "immutable_guard_body_bytes_reserved");
+        if (seen == value)
+            break;
+        sleep_ms(20);
+    }
+    return seen;
+}
+
+/* Open a connection and send the headers of a review of body_length bytes
+ * and the first sent bytes of body. */
+static void send_partial_review(const struct server *server, struct tls_client *client,
+                                const char *body, size_t body_length, size_t sent)
+{
+    char head[512];
+    snprintf(head, sizeof head,
+             "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             body_length);
+    tls_client_open(server, client);
+    cr_assert(tls_client_send(client, head, strlen(head)), "the server closed the connection");
+    cr_assert(tls_client_send(client, body, sent), "the server closed the connection");
+}
+
+static void post_small_review(const struct server *server)
+{
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", server, "/validate", "application/json", review_v1, strlen(review_v1),
+         &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+}
+
+Test(transport, buffer_cap_503)
+{
+    struct server server;
+    start_capped_server(&server, "buffer-cap");
+    char *body = large_review(CAPPED_BODY_SIZE - 1024);
+    size_t length = strlen(body);
+    post_small_review(&server);
+
+    struct tls_client slow[2];
+    for (size_t i = 0; i < 2; i++)
+        send_partial_review(&server, &slow[i], body, length, length / 2);
+    cr_assert_eq(wait_reserved(&server, 2.0 * (double)length), 2.0 * (double)length,
+                 "the two slow bodies are not both reserved");
+    post_small_review(&server);
+
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    post(curl, "a", &server, "/validate", "application/json", body, length, &reply);
+    assert_status_body(&reply, 503, "ServiceUnavailable");
+    cr_assert_str_eq(reply.retry_after, "1");
+    cr_assert_not_null(strstr(reply.body, "buffering too many large requests"),
+                       "message: %s", reply.body);
+    cr_assert_not_null(strstr(reply.body, "retry"), "message: %s", reply.body);
+    reply_free(&reply);
+    cr_assert_eq(metric_value(&server, "immutable_guard_body_buffer_rejections_total"), 1);
+    cr_assert_eq(metric_value(&server, "immutable_guard_http_errors_total{code=\"503\"}"), 1);
+    post_small_review(&server);
+
+    /* Finishing the slow bodies returns their reservations. */
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert(tls_client_send(&slow[i], body + length / 2, length - length / 2),
+                  "the server closed slow connection %zu", i);
+        cr_assert_eq(tls_client_read_status(&slow[i]), 200, "slow request %zu failed", i);
+        tls_client_close(&slow[i]);
+    }
+    cr_assert_eq(wait_reserved(&server, 0), 0, "reservations were not returned");
+
+    post(curl, "a", &server, "/validate", "application/json", body, length, &reply);
+    assert_allowed_review(&reply);
+    reply_free(&reply);
+    curl_easy_cleanup(curl);
+    free(body);
+    cr_assert_eq(metric_value(&server, "immutable_guard_body_buffer_rejections_total"), 1);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, buffer_cap_abort_releases)
+{
+    struct server server;
+    start_capped_server(&server, "buffer-abort");
+    char *body = large_review(CAPPED_BODY_SIZE - 1024);
+    size_t length = strlen(body);
+
+    /* Two clients vanish mid-body. Leaked reservations would leave room for
+     * no request of full size. */
+    struct tls_client aborted[2];
+    for (size_t i = 0; i < 2; i++)
+        send_partial_review(&server, &aborted[i], body, length, length / 2);
+    cr_assert_eq(wait_reserved(&server, 2.0 * (double)length), 2.0 * (double)length);
+    for (size_t i = 0; i < 2; i++)
+        tls_client_close(&aborted[i]);
+    cr_assert_eq(wait_reserved(&server, 0), 0, "aborted requests kept their reservations");
+
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    for (int i = 0; i < 2; i++) {
+        post(curl, "a", &server, "/validate", "application/json", body, length, &reply);
+        assert_allowed_review(&reply);
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    free(body);
+    post_small_review(&server);
+    cr_assert_eq(metric_value(&server, "immutable_guard_body_buffer_rejections_total"), 0);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, buffer_cap_chunked_503)
+{
+    struct server server;
+    start_capped_server(&server, "buffer-chunked");
+    char *body = large_review(CAPPED_BODY_SIZE - 1024);
+    size_t length = strlen(body);
+
+    struct tls_client slow[2];
+    for (size_t i = 0; i < 2; i++)
+        send_partial_review(&server, &slow[i], body, length, 1024);
+    cr_assert_eq(wait_reserved(&server, 2.0 * (double)length), 2.0 * (double)length);
+
+    /* A chunked body reserves as it grows, so it passes the cap mid-body. */
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
+    perform(curl, &reply, headers);
+    assert_status_body(&reply, 503, "ServiceUnavailable");
+    cr_assert_str_eq(reply.retry_after, "1");
+    reply_free(&reply);
+    cr_assert_eq(metric_value(&server, "immutable_guard_body_buffer_rejections_total"), 1);
+
+    for (size_t i = 0; i < 2; i++)
+        tls_client_close(&slow[i]);
+    cr_assert_eq(wait_reserved(&server, 0), 0, "reservations were not returned");
+    curl_easy_cleanup(curl);
+    free(body);
+    post_small_review(&server);
+    stop_server_cleanly(&server);
+}
+
+Test(transport, buffer_cap_continue_503)
+{
+    struct server server;
+    start_capped_server(&server, "buffer-continue");
+    char *body = large_review(CAPPED_BODY_SIZE - 1024);
+    size_t length = strlen(body);
+
+    struct tls_client slow[2];
+    for (size_t i = 0; i < 2; i++)
+        send_partial_review(&server, &slow[i], body, length, 1024);
+    cr_assert_eq(wait_reserved(&server, 2.0 * (double)length), 2.0 * (double)length);
+
+    /* A client that waits for "100 Continue" gets the 503 before it sends the body. */
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    char url[256];
+    webhook_url(&server, "/validate", url, sizeof url);
+    struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
+    headers = curl_slist_append(headers, "Expect: 100-continue");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)length);
+    perform(curl, &reply, headers);
+    assert_status_body(&reply, 503, "ServiceUnavailable");
+    cr_assert_str_eq(reply.retry_after, "1");
+    reply_free(&reply);
+
+    for (size_t i = 0; i < 2; i++)
+        tls_client_close(&slow[i]);
+    cr_assert_eq(wait_reserved(&server, 0), 0, "reservations were not returned");
+    curl_easy_cleanup(curl);
+    free(body);
+    post_small_review(&server);
     stop_server_cleanly(&server);
 }
