@@ -43,6 +43,12 @@ struct ig_kube_client_options {
     double retry_after_max;    /* cap on a server's Retry-After; default 60 */
     long request_timeout;      /* seconds for a non-watch request; default 30 */
     double token_max_age;      /* seconds a token file read is reused; default 60 */
+    /* Bytes of one non-watch reply body; default 64 MiB. A larger body aborts
+     * the transfer with IG_KUBE_REASON_TOO_LARGE, without a retry. */
+    size_t max_body_bytes;
+    /* Bytes of one watch event; default 16 MiB, about ten times the largest
+     * object etcd stores by default (1.5 MiB request limit). */
+    size_t max_event_bytes;
 };
 
 struct ig_kube_client;
@@ -144,11 +150,16 @@ struct ig_kube_list_options {
     const char *field_selector;
     long limit;       /* page size; 0 means 500 */
     int max_restarts; /* restarts after an expired continue token; 0 means 5 */
+    long max_pages;   /* pages of one list; 0 means 10000 */
 };
 
 /* LIST every page. An expired continue token (410) restarts from page one, so
- * the result is one consistent snapshot. Returns 0 with *items (a cJSON array
- * the caller frees) and *resource_version (malloc'd), or -1 with status. */
+ * the result is one consistent snapshot. A page whose body passes the client's
+ * max_body_bytes is requested again with half the limit, down to 1. A reply
+ * that repeats the continue token it was sent, or a list that passes
+ * max_pages, fails with IG_KUBE_REASON_PAGINATION. Returns 0 with *items (a
+ * cJSON array the caller frees) and *resource_version (malloc'd), or -1 with
+ * status. */
 int ig_kube_list(struct ig_kube_client *client, const struct ig_kube_resource *resource,
                  const char *ns, const struct ig_kube_list_options *options,
                  struct ig_kube_stopper *cancel, cJSON **items, char **resource_version,

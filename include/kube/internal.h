@@ -34,6 +34,23 @@ void ig_kube_client_count(struct ig_kube_client *client, enum ig_kube_verb verb,
 
 const char *ig_kube_verb_name(enum ig_kube_verb verb);
 
+/* Client-side limits that a misbehaving API server can hit. */
+enum ig_kube_limit {
+    IG_KUBE_LIMIT_RESPONSE_BODY, /* max_body_bytes */
+    IG_KUBE_LIMIT_WATCH_EVENT,   /* max_event_bytes */
+    IG_KUBE_LIMIT_LIST_PAGES,    /* a repeated continue token or max_pages */
+    IG_KUBE_LIMIT_COUNT
+};
+
+/* Log one error for a passed limit and count it in
+ * ig_kube_limit_exceeded_total{limit}. limit_value is in bytes or pages. */
+void ig_kube_client_limit_exceeded(struct ig_kube_client *client, enum ig_kube_limit limit,
+                                   const char *resource, const char *message,
+                                   long long limit_value);
+
+/* The max_event_bytes option after defaults. */
+size_t ig_kube_client_max_event_bytes(const struct ig_kube_client *client);
+
 /* Uniform random number in [0, 1), safe from any thread; not for cryptography. */
 double ig_kube_random(void);
 

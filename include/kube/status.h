@@ -31,6 +31,8 @@ enum ig_kube_reason {
     IG_KUBE_REASON_NOT_LEADER, /* write blocked because this replica does not lead */
     IG_KUBE_REASON_CANCELLED,  /* the caller asked the request to stop */
     IG_KUBE_REASON_CLIENT,     /* invalid argument, out of memory, undecodable reply */
+    IG_KUBE_REASON_TOO_LARGE,  /* a reply body or watch event passed the client's size limit */
+    IG_KUBE_REASON_PAGINATION, /* a LIST repeated its continue token or passed the page limit */
 };
 
 /* One entry of details.causes: reason such as FieldValueForbidden, field such as "data". */

@@ -24,7 +24,7 @@ struct ig_kube_watch_parser {
     int depth;
     bool in_string;
     bool escaped;
-    size_t max_event; /* bytes; default 64 MiB */
+    size_t max_event; /* bytes; default 16 MiB */
 };
 
 void ig_kube_watch_parser_init(struct ig_kube_watch_parser *parser, size_t max_event);

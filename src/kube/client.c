@@ -15,7 +15,9 @@
 #include "kube/internal.h"
 #include "kube/time.h"
 
-#define MAX_BODY_SIZE ((size_t)256 * 1024 * 1024)
+#define DEFAULT_MAX_BODY_BYTES ((size_t)64 * 1024 * 1024)
+#define DEFAULT_MAX_EVENT_BYTES ((size_t)16 * 1024 * 1024)
+#define DEFAULT_MAX_PAGES 10000
 #define MAX_METRIC_SLOTS 128
 #define MAX_TOKEN_SIZE (64 * 1024)
 #define HANDLE_POOL_SIZE 8
@@ -61,6 +63,8 @@ struct ig_kube_client {
     pthread_mutex_t metrics_lock;
     struct metric_slot slots[MAX_METRIC_SLOTS];
     size_t slot_count;
+
+    struct ig_counter *limit_metrics[IG_KUBE_LIMIT_COUNT];
 
     atomic_ulong attempts;
     atomic_ulong token_reads;
@@ -323,6 +327,12 @@ struct ig_kube_client *ig_kube_client_new(const struct ig_kube_config *config,
         o->request_timeout = 30;
     if (o->token_max_age <= 0)
         o->token_max_age = 60;
+    /* 64 MiB fits a default LIST page of 500 objects averaging 128 KiB, and
+     * ig_kube_list halves the page size when a page is larger. */
+    if (o->max_body_bytes == 0)
+        o->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    if (o->max_event_bytes == 0)
+        o->max_event_bytes = DEFAULT_MAX_EVENT_BYTES;
     char agent[128];
     snprintf(agent, sizeof agent, "immutable-guard/%s", IG_VERSION);
     client->user_agent = strdup(o->user_agent ? o->user_agent : agent);
@@ -345,6 +355,16 @@ struct ig_kube_client *ig_kube_client_new(const struct ig_kube_config *config,
     pthread_mutex_init(&client->pool_lock, NULL);
     atomic_init(&client->attempts, 0);
     atomic_init(&client->token_reads, 0);
+    static const char *const limit_labels[IG_KUBE_LIMIT_COUNT] = {
+        [IG_KUBE_LIMIT_RESPONSE_BODY] = "limit=\"response_body\"",
+        [IG_KUBE_LIMIT_WATCH_EVENT] = "limit=\"watch_event\"",
+        [IG_KUBE_LIMIT_LIST_PAGES] = "limit=\"list_pages\"",
+    };
+    for (int i = 0; i < IG_KUBE_LIMIT_COUNT; i++)
+        client->limit_metrics[i] = ig_metrics_counter(
+            "ig_kube_limit_exceeded_total",
+            "Kubernetes API replies aborted because they passed a client-side limit.",
+            limit_labels[i]);
     return client;
 }
 
@@ -389,6 +409,32 @@ static bool write_allowed(struct ig_kube_client *client)
 const struct ig_kube_config *ig_kube_client_config(const struct ig_kube_client *client)
 {
     return &client->config;
+}
+
+size_t ig_kube_client_max_event_bytes(const struct ig_kube_client *client)
+{
+    return client->options.max_event_bytes;
+}
+
+static const char *limit_name(enum ig_kube_limit limit)
+{
+    switch (limit) {
+    case IG_KUBE_LIMIT_RESPONSE_BODY: return "response_body";
+    case IG_KUBE_LIMIT_WATCH_EVENT: return "watch_event";
+    case IG_KUBE_LIMIT_LIST_PAGES: return "list_pages";
+    case IG_KUBE_LIMIT_COUNT: break;
+    }
+    return "unknown";
+}
+
+void ig_kube_client_limit_exceeded(struct ig_kube_client *client, enum ig_kube_limit limit,
+                                   const char *resource, const char *message,
+                                   long long limit_value)
+{
+    ig_error(message, IG_F_STR("resource", resource), IG_F_STR("limit", limit_name(limit)),
+             IG_F_INT("limit_value", limit_value));
+    if (limit < IG_KUBE_LIMIT_COUNT)
+        ig_counter_add(client->limit_metrics[limit], 1);
 }
 
 unsigned long ig_kube_client_attempts(const struct ig_kube_client *client)
@@ -651,6 +697,7 @@ struct body_buffer {
     char *data;
     size_t length;
     size_t capacity;
+    size_t max; /* bytes of body, without the terminating NUL */
     bool too_large;
 };
 
@@ -658,7 +705,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct body_buffer *b = userdata;
     size_t n = size * nmemb;
-    if (b->length + n + 1 > MAX_BODY_SIZE) {
+    if (b->length + n > b->max) {
         b->too_large = true;
         return 0;
     }
@@ -666,6 +713,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
         size_t cap = b->capacity ? b->capacity : 4096;
         while (cap < b->length + n + 1)
             cap *= 2;
+        if (cap > b->max + 1)
+            cap = b->max + 1; /* never allocate beyond the limit */
         char *grown = realloc(b->data, cap);
         if (!grown)
             return 0;
@@ -789,7 +838,15 @@ static long perform_once(struct ig_kube_client *client, const struct ig_kube_req
     } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
         ig_kube_status_set(status, 0, IG_KUBE_REASON_CANCELLED, "request cancelled");
     } else if (body->too_large) {
-        ig_kube_status_set(status, 0, IG_KUBE_REASON_CLIENT, "reply body exceeds 256 MiB");
+        char message[256];
+        snprintf(message, sizeof message,
+                 "reply body exceeds the client's limit of %zu bytes, so the transfer was "
+                 "aborted; check the API server or raise max_body_bytes",
+                 body->max);
+        ig_kube_status_set(status, 0, IG_KUBE_REASON_TOO_LARGE, message);
+        ig_kube_client_limit_exceeded(
+            client, IG_KUBE_LIMIT_RESPONSE_BODY, request->resource ? request->resource : "other",
+            "kube API reply body exceeds the size limit, transfer aborted", (long long)body->max);
     } else {
         char message[CURL_ERROR_SIZE + 64];
         snprintf(message, sizeof message, "%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
@@ -823,7 +880,7 @@ int ig_kube_do(struct ig_kube_client *client, const struct ig_kube_request *requ
         if (ig_kube_client_token(client, &token, &token_read_at, status) != 0)
             return -1;
 
-        struct body_buffer body = {0};
+        struct body_buffer body = {.max = client->options.max_body_bytes};
         double retry_after = -1;
         double started = ig_kube_monotonic_seconds();
         long code = perform_once(client, request, token, &body, &retry_after, status);
@@ -1099,6 +1156,16 @@ static int list_page(struct ig_kube_client *client, const struct ig_kube_resourc
     return 0;
 }
 
+/* Stop a list whose server does not move on: log, count and set status. */
+static void pagination_failed(struct ig_kube_client *client, const char *resource,
+                              const char *message, long max_pages, struct ig_kube_status *status)
+{
+    ig_kube_status_set(status, 200, IG_KUBE_REASON_PAGINATION, message);
+    ig_kube_client_limit_exceeded(client, IG_KUBE_LIMIT_LIST_PAGES, resource,
+                                  "kube list stopped: the API server does not finish the list",
+                                  max_pages);
+}
+
 int ig_kube_list(struct ig_kube_client *client, const struct ig_kube_resource *resource,
                  const char *ns, const struct ig_kube_list_options *options,
                  struct ig_kube_stopper *cancel, cJSON **items, char **resource_version,
@@ -1108,22 +1175,42 @@ int ig_kube_list(struct ig_kube_client *client, const struct ig_kube_resource *r
     *resource_version = NULL;
     long limit = options && options->limit > 0 ? options->limit : 500;
     int max_restarts = options && options->max_restarts > 0 ? options->max_restarts : 5;
+    long max_pages = options && options->max_pages > 0 ? options->max_pages : DEFAULT_MAX_PAGES;
 
     for (int restart = 0;; restart++) {
         cJSON *all = cJSON_CreateArray();
         char *rv = NULL;
         char *token = NULL;
         bool expired = false;
+        long pages = 0;
         if (!all) {
             ig_kube_status_set(status, 0, IG_KUBE_REASON_CLIENT, "out of memory");
             return -1;
         }
         for (;;) {
+            if (pages >= max_pages) {
+                char message[256];
+                snprintf(message, sizeof message,
+                         "list stopped after %ld pages: the API server keeps sending continue "
+                         "tokens; check the API server or raise max_pages",
+                         pages);
+                pagination_failed(client, resource->resource, message, max_pages, status);
+                break;
+            }
             cJSON *page;
             if (list_page(client, resource, ns, options, limit, token, cancel, &page, status) != 0) {
                 expired = token && status->code == 410;
+                if (status->reason == IG_KUBE_REASON_TOO_LARGE && limit > 1) {
+                    /* The continue token does not depend on the page size, so
+                     * the same page can be requested again with fewer objects. */
+                    limit /= 2;
+                    ig_warn("kube list page too large, requesting it again with a smaller limit",
+                            IG_F_STR("resource", resource->resource), IG_F_INT("limit", limit));
+                    continue;
+                }
                 break;
             }
+            pages++;
             const cJSON *meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
             const cJSON *page_rv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion");
             const cJSON *next = cJSON_GetObjectItemCaseSensitive(meta, "continue");
@@ -1134,9 +1221,19 @@ int ig_kube_list(struct ig_kube_client *client, const struct ig_kube_resource *r
             while ((item = cJSON_DetachItemFromArray(page_items, 0)))
                 cJSON_AddItemToArray(all, item);
             cJSON_Delete(page_items);
+            bool repeated = token && cJSON_IsString(next) && strcmp(token, next->valuestring) == 0;
             free(token);
             token = cJSON_IsString(next) && next->valuestring[0] ? strdup(next->valuestring) : NULL;
             cJSON_Delete(page);
+            if (repeated) {
+                char message[256];
+                snprintf(message, sizeof message,
+                         "list stopped at page %ld: the API server returned the continue token "
+                         "it was sent; check the API server",
+                         pages);
+                pagination_failed(client, resource->resource, message, max_pages, status);
+                break;
+            }
             if (!token) {
                 if (!rv) {
                     ig_kube_status_set(status, 200, IG_KUBE_REASON_CLIENT,

@@ -636,6 +636,9 @@ static void *informer_main(void *arg)
     struct ig_kube_status status = {0};
     int failures = 0;
     bool need_list = true;
+    /* Set when a failed watch requested the list. A successful list then keeps
+     * the failure count, so the backoff grows while every watch fails. */
+    bool list_after_failure = false;
 
     if (!discover(informer))
         return NULL;
@@ -655,7 +658,9 @@ static void *informer_main(void *arg)
                 continue;
             }
             need_list = false;
-            failures = 0;
+            if (!list_after_failure)
+                failures = 0;
+            list_after_failure = false;
         }
 
         char *rv = ig_kube_informer_resource_version(informer);
@@ -697,8 +702,13 @@ static void *informer_main(void *arg)
         failures++;
         ig_counter_add(informer->restart_error_metric, 1);
         double delay = failure_delay(informer, failures);
-        ig_warn("kube watch failed, watching again", IG_F_STR("resource", informer->resource),
-                IG_F_INT("code", failure->code),
+        if (failure->reason == IG_KUBE_REASON_TOO_LARGE) {
+            /* The events behind the stream are lost: rebuild the cache from a list. */
+            need_list = true;
+            list_after_failure = true;
+        }
+        ig_warn(need_list ? "kube watch failed, listing again" : "kube watch failed, watching again",
+                IG_F_STR("resource", informer->resource), IG_F_INT("code", failure->code),
                 IG_F_STR("reason", ig_kube_reason_name(failure->reason)),
                 IG_F_STR("error", failure->message), IG_F_DOUBLE("delay_seconds", delay));
         if (ig_kube_stopper_sleep(&informer->stopper, delay))

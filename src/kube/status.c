@@ -32,6 +32,8 @@ static const struct reason_entry reasons[] = {
     {IG_KUBE_REASON_NOT_LEADER, "NotLeader", 0},
     {IG_KUBE_REASON_CANCELLED, "Cancelled", 0},
     {IG_KUBE_REASON_CLIENT, "Client", 0},
+    {IG_KUBE_REASON_TOO_LARGE, "TooLarge", 0},
+    {IG_KUBE_REASON_PAGINATION, "Pagination", 0},
 };
 
 enum ig_kube_reason ig_kube_reason_from_text(const char *text)

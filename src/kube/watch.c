@@ -8,7 +8,7 @@
 #include "kube/internal.h"
 #include "kube/time.h"
 
-#define DEFAULT_MAX_EVENT ((size_t)64 * 1024 * 1024)
+#define DEFAULT_MAX_EVENT ((size_t)16 * 1024 * 1024)
 #define MAX_ERROR_BODY ((size_t)1024 * 1024)
 
 void ig_kube_watch_parser_init(struct ig_kube_watch_parser *parser, size_t max_event)
@@ -48,10 +48,16 @@ static int deliver(const char *text, size_t length, ig_kube_watch_event_fn on_ev
 int ig_kube_watch_parser_feed(struct ig_kube_watch_parser *parser, const char *data,
                               size_t length, ig_kube_watch_event_fn on_event, void *ctx)
 {
-    if (parser->length + length + 1 > parser->capacity) {
+    size_t needed = parser->length + length + 1;
+    if (needed > parser->capacity) {
         size_t cap = parser->capacity ? parser->capacity : 16384;
-        while (cap < parser->length + length + 1)
+        while (cap < needed)
             cap *= 2;
+        /* The buffer only keeps the event in progress (which the scan below
+         * stops at max_event) and this chunk, so never double past their sum. */
+        size_t ceiling = parser->max_event + length + 1;
+        if (cap > ceiling)
+            cap = needed > ceiling ? needed : ceiling;
         char *grown = realloc(parser->buffer, cap);
         if (!grown)
             return -3;
@@ -111,6 +117,10 @@ int ig_kube_watch_parser_feed(struct ig_kube_watch_parser *parser, const char *d
     }
     if (rc == 0)
         parser->scanned = parser->length;
+    /* The check inside the scan skips string bytes, so an event that is one
+     * endless string value is caught here, at most one chunk past the limit. */
+    if (rc == 0 && parser->depth > 0 && parser->length - parser->start > parser->max_event)
+        rc = -2;
 
     /* Drop delivered bytes so the buffer only contains the event in progress. */
     if (consumed > 0) {
@@ -216,7 +226,7 @@ static enum ig_kube_watch_end watch_once(struct ig_kube_client *client,
         return IG_KUBE_WATCH_FAILED;
     }
     struct watch_state w = {.easy = easy, .on_event = on_event, .ctx = ctx};
-    ig_kube_watch_parser_init(&w.parser, 0);
+    ig_kube_watch_parser_init(&w.parser, ig_kube_client_max_event_bytes(client));
     char curl_error[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_watch_data);
@@ -242,9 +252,20 @@ static enum ig_kube_watch_end watch_once(struct ig_kube_client *client,
         end = IG_KUBE_WATCH_CANCELLED;
     } else if (rc == CURLE_WRITE_ERROR && w.parse_rc > 0) {
         end = IG_KUBE_WATCH_STOPPED;
+    } else if (rc == CURLE_WRITE_ERROR && w.parse_rc == -2) {
+        char message[256];
+        snprintf(message, sizeof message,
+                 "watch event exceeds the client's limit of %zu bytes, so the stream was "
+                 "aborted; check the API server or raise max_event_bytes",
+                 w.parser.max_event);
+        ig_kube_status_set(status, 200, IG_KUBE_REASON_TOO_LARGE, message);
+        ig_kube_client_limit_exceeded(client, IG_KUBE_LIMIT_WATCH_EVENT, resource->resource,
+                                      "kube watch event exceeds the size limit, stream aborted",
+                                      (long long)w.parser.max_event);
+        end = IG_KUBE_WATCH_FAILED;
     } else if (rc == CURLE_WRITE_ERROR && w.parse_rc < 0) {
         ig_kube_status_set(status, 200, IG_KUBE_REASON_CLIENT,
-                           w.parse_rc == -2 ? "watch event exceeds the size limit"
+                           w.parse_rc == -3 ? "out of memory while reading a watch event"
                                             : "watch stream carries invalid JSON");
         end = IG_KUBE_WATCH_FAILED;
     } else if (code != 0 && code != 200) {

@@ -88,6 +88,11 @@ GROUP_PREFERRED = {"": "v1", "events.k8s.io": "v1", "coordination.k8s.io": "v1",
 
 
 
+# Bytes an endless_body or endless_event fault sends at most, so that a client
+# that never hangs up cannot keep the stand-in busy forever.
+ENDLESS_LIMIT = 1 << 30
+
+
 class CutStream(Exception):
     """Raised inside a watch after sending half an event, to end the stream there."""
 
@@ -174,6 +179,7 @@ class Store:
         self.bookmark_interval = 0.0
         self.chunk_size = 0
         self.continue_ttl = 300.0
+        self.endless_pages = 0
         self.served = {"external-secrets.io": ["v1", "v1beta1"]}
         self.open_watches = []
         for ns in ("default", "kube-system"):
@@ -388,6 +394,10 @@ class Handler(BaseHTTPRequestHandler):
                                                                                  "InternalError")
                 raise ApiError(action["status"], reason, action.get("message", "injected fault"),
                                headers=headers)
+            if action and action.get("endless_body"):
+                # A 200 reply whose JSON body never ends (cut off at ENDLESS_LIMIT).
+                code = self.send_endless(b'{"kind":"List","metadata":{},"items":[{"data":"')
+                return
             code = self.route(method, url.path, query, raw, entry["body"], action or {})
         except ApiError as err:
             code = self.send_json(err.code, err.status(), err.headers)
@@ -694,6 +704,18 @@ class Handler(BaseHTTPRequestHandler):
         limit = int(query.get("limit") or 0)
         with store.cond:
             token = query.get("continue")
+            fixed = ctx["action"].get("fixed_continue")
+            if ctx["action"].get("endless_continue"):
+                store.endless_pages += 1
+                fixed = f"endless-{store.endless_pages}"
+            if fixed:
+                # A broken server: the first page again, with this continue token.
+                items = self.matching(ctx)
+                page = items[:limit] if limit > 0 else items
+                gv = ctx["version"] if not ctx["group"] else f'{ctx["group"]}/{ctx["version"]}'
+                return {"kind": ctx["res"].kind + "List", "apiVersion": gv,
+                        "metadata": {"resourceVersion": str(store.rv), "continue": fixed},
+                        "items": page}
             if token:
                 try:
                     decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
@@ -732,6 +754,27 @@ class Handler(BaseHTTPRequestHandler):
                 "items": page}
 
     # ----- watch ------------------------------------------------------
+
+    def send_endless(self, prefix):
+        """Send a 200 reply of prefix and then filler bytes until the client hangs up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        self.stream_endless(prefix)
+        return 200
+
+    def stream_endless(self, prefix):
+        """Write prefix, then filler chunks with no closing quote, until the client
+        hangs up or ENDLESS_LIMIT bytes have gone out."""
+        filler = b"a" * (1 << 20)
+        try:
+            self.write_chunk(prefix, 0)
+            for _ in range(ENDLESS_LIMIT // len(filler)):
+                self.write_chunk(filler, 0)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
 
     def write_chunk(self, data, chunk_size):
         pieces = [data] if chunk_size <= 0 else [data[i:i + chunk_size]
@@ -800,6 +843,10 @@ class Handler(BaseHTTPRequestHandler):
                 return 200
             for event_type, obj in initial:
                 emit(event_type, obj)
+            if action.get("endless_event"):
+                self.stream_endless(b'{"type":"ADDED","object":{"metadata":{"name":"endless"},'
+                                    b'"data":{"key":"')
+                return 200
             while True:
                 if close_after is not None and sent >= close_after:
                     return 200

@@ -280,6 +280,40 @@ class Lists(Base):
         self.assertEqual(status, 410)
         self.assertEqual(err["reason"], "Expired")
 
+    def test_fixed_continue_repeats_first_page(self):
+        self.fill(3)
+        self.s.control("faults", {"match": {"path_contains": self.ns}, "times": 2,
+                                  "action": {"fixed_continue": "stuck"}})
+        _, _, first = self.s.request("GET", self.path("configmaps") + "?limit=1")
+        _, _, second = self.s.request("GET", self.path("configmaps") + "?limit=1&continue=stuck")
+        for page in (first, second):
+            self.assertEqual(page["metadata"]["continue"], "stuck")
+            self.assertEqual([i["metadata"]["name"] for i in page["items"]], ["cm0"])
+
+    def test_endless_continue_changes_token(self):
+        self.fill(1)
+        self.s.control("faults", {"match": {"path_contains": self.ns}, "times": 2,
+                                  "action": {"endless_continue": True}})
+        _, _, first = self.s.request("GET", self.path("configmaps") + "?limit=1")
+        token = first["metadata"]["continue"]
+        _, _, second = self.s.request("GET", self.path("configmaps") + f"?limit=1&continue={token}")
+        self.assertTrue(second["metadata"]["continue"])
+        self.assertNotEqual(second["metadata"]["continue"], token)
+
+    def test_endless_body_never_ends(self):
+        self.s.control("faults", {"match": {"path_contains": self.ns}, "times": 1,
+                                  "action": {"endless_body": True}})
+        conn = self.s.connect()
+        conn.request("GET", self.path("configmaps"),
+                     headers={"Authorization": "Bearer " + self.s.token})
+        resp = conn.getresponse()
+        data = resp.read(3 << 20)
+        conn.close()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(len(data), 3 << 20)
+        self.assertTrue(data.startswith(b'{"kind":"List"'))
+        self.assertEqual(data[-1024:], b"a" * 1024)
+
     def test_field_selector_by_name(self):
         self.fill(3)
         _, _, body = self.s.request("GET", self.path("configmaps") +
@@ -332,6 +366,21 @@ class Watches(Base):
         self.assertTrue(all(len(c) <= 7 for c in chunks))
         self.assertGreater(len(chunks), 50)
         self.assertEqual(watch_events(chunks)[0]["object"]["metadata"]["name"], "a")
+
+    def test_endless_event_never_ends(self):
+        rv = self.list_rv()
+        self.s.control("faults", {"match": {"watch": True, "path_contains": self.ns},
+                                  "times": 1, "action": {"endless_event": True}})
+        conn = self.s.connect()
+        conn.request("GET", self.path() + f"?watch=true&resourceVersion={rv}",
+                     headers={"Authorization": "Bearer " + self.s.token})
+        resp = conn.getresponse()
+        data = resp.read(3 << 20)
+        conn.close()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(len(data), 3 << 20)
+        self.assertTrue(data.startswith(b'{"type":"ADDED"'))
+        self.assertNotIn(b"\n", data)
 
     def test_close_after_events(self):
         rv = self.list_rv()

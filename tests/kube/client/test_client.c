@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/base64.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "helpers.h"
 #include "kube/client.h"
@@ -689,5 +690,217 @@ Test(kube_client, list_expired_token_from_server_ttl)
     cr_assert_eq(count_requests(log, "GET", ns, 410), 3);
     cJSON_Delete(log);
     ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+}
+
+/* ---- limits against a misbehaving server ------------------------------ */
+
+static struct ig_counter *limit_counter(const char *limit)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "limit=\"%s\"", limit);
+    return counter("ig_kube_limit_exceeded_total", labels);
+}
+
+static struct ig_kube_client *client_with_body_limit(size_t max_body_bytes)
+{
+    struct ig_kube_config config;
+    admin_config(&config);
+    struct ig_kube_client_options options = {
+        .backoff_initial = 0.01,
+        .backoff_max = 0.05,
+        .max_body_bytes = max_body_bytes,
+    };
+    struct ig_kube_client *client = ig_kube_client_new(&config, &options);
+    ig_kube_config_free(&config);
+    cr_assert_not_null(client);
+    return client;
+}
+
+static void add_list_fault(const char *ns, int times, const char *action)
+{
+    char fault[512];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"path_contains\":\"%s\",\"watch\":false},\"times\":%d,\"action\":%s}",
+             ns, times, action);
+    control("faults", fault);
+}
+
+Test(kube_client, endless_body_aborted_at_default_limit)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("endless");
+    add_list_fault(ns, 5, "{\"endless_body\":true}");
+    struct ig_counter *exceeded = limit_counter("response_body");
+    uint64_t before = ig_counter_value(exceeded);
+    cJSON *out = NULL;
+    struct ig_kube_status st = {0};
+    double started = now_seconds();
+    cr_assert_eq(ig_kube_get(client, &configmaps, ns, "any", &out, &st), -1);
+    double elapsed = now_seconds() - started;
+    cr_assert_null(out);
+    cr_assert_eq(st.code, 0);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_TOO_LARGE);
+    cr_assert_not_null(strstr(st.message, "67108864 bytes"), "%s", st.message);
+    cr_assert_eq(ig_counter_value(exceeded) - before, 1);
+    /* Not retried: one aborted transfer, well before the stand-in's 1 GiB. */
+    cJSON *log = request_log();
+    cr_assert_eq(count_requests(log, "GET", ns, 200), 1);
+    cJSON_Delete(log);
+    cr_assert_lt(elapsed, 20.0);
+    ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+}
+
+Test(kube_client, list_page_over_limit_halves_limit)
+{
+    struct ig_kube_client *client = client_with_body_limit(256 * 1024);
+    const char *ns = fresh_namespace("halve");
+    fill_configmaps(client, ns, 3);
+    /* Pages with limit 4 and 2 are endless; limit 1 gets normal pages. */
+    add_list_fault(ns, 2, "{\"endless_body\":true}");
+    struct ig_kube_list_options options = {.limit = 4};
+    cJSON *items = NULL;
+    char *rv = NULL;
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_list(client, &configmaps, ns, &options, NULL, &items, &rv, &st), 0,
+                 "%s", st.message);
+    cr_assert_eq(cJSON_GetArraySize(items), 3);
+    cJSON *log = request_log();
+    int limits[3] = {0};
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, log)
+    {
+        const cJSON *path = cJSON_GetObjectItem(entry, "path");
+        const cJSON *query = cJSON_GetObjectItem(entry, "query");
+        const cJSON *limit = cJSON_GetObjectItem(query, "limit");
+        if (!cJSON_IsString(path) || !strstr(path->valuestring, ns) || !cJSON_IsString(limit) ||
+            strcmp(cJSON_GetObjectItem(entry, "method")->valuestring, "GET") != 0)
+            continue;
+        if (strcmp(limit->valuestring, "4") == 0)
+            limits[0]++;
+        else if (strcmp(limit->valuestring, "2") == 0)
+            limits[1]++;
+        else if (strcmp(limit->valuestring, "1") == 0)
+            limits[2]++;
+    }
+    cr_assert_eq(limits[0], 1);
+    cr_assert_eq(limits[1], 1);
+    cr_assert_eq(limits[2], 3);
+    cJSON_Delete(log);
+    cJSON_Delete(items);
+    free(rv);
+    ig_kube_client_free(client);
+}
+
+Test(kube_client, list_page_over_limit_at_one_fails)
+{
+    struct ig_kube_client *client = client_with_body_limit(256 * 1024);
+    const char *ns = fresh_namespace("toolarge");
+    add_list_fault(ns, 10, "{\"endless_body\":true}");
+    struct ig_kube_list_options options = {.limit = 4};
+    cJSON *items = NULL;
+    char *rv = NULL;
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_list(client, &configmaps, ns, &options, NULL, &items, &rv, &st), -1);
+    cr_assert_null(items);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_TOO_LARGE);
+    cJSON *log = request_log();
+    /* Limits 4, 2 and 1, then no more. */
+    cr_assert_eq(count_requests(log, "GET", ns, 200), 3);
+    cJSON_Delete(log);
+    ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+}
+
+Test(kube_client, list_repeated_continue_stops)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("stuck");
+    fill_configmaps(client, ns, 2);
+    add_list_fault(ns, 1000, "{\"fixed_continue\":\"stuck-token\"}");
+    struct ig_counter *exceeded = limit_counter("list_pages");
+    uint64_t before = ig_counter_value(exceeded);
+    struct ig_kube_list_options options = {.limit = 1};
+    cJSON *items = NULL;
+    char *rv = NULL;
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_list(client, &configmaps, ns, &options, NULL, &items, &rv, &st), -1);
+    cr_assert_null(items);
+    cr_assert_null(rv);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_PAGINATION);
+    cr_assert_eq(ig_counter_value(exceeded) - before, 1);
+    cJSON *log = request_log();
+    /* Page one, then the page that returns the token it was sent. */
+    cr_assert_eq(count_requests(log, "GET", ns, 200), 2);
+    cJSON_Delete(log);
+    ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+}
+
+Test(kube_client, list_stops_at_max_pages)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("endlesspages");
+    fill_configmaps(client, ns, 2);
+    add_list_fault(ns, 1000, "{\"endless_continue\":true}");
+    struct ig_kube_list_options options = {.limit = 1, .max_pages = 25};
+    cJSON *items = NULL;
+    char *rv = NULL;
+    struct ig_kube_status st = {0};
+    cr_assert_eq(ig_kube_list(client, &configmaps, ns, &options, NULL, &items, &rv, &st), -1);
+    cr_assert_eq(st.reason, IG_KUBE_REASON_PAGINATION);
+    cr_assert_not_null(strstr(st.message, "25 pages"), "%s", st.message);
+    cJSON *log = request_log();
+    cr_assert_eq(count_requests(log, "GET", ns, 200), 25);
+    cJSON_Delete(log);
+    ig_kube_status_clear(&st);
+    ig_kube_client_free(client);
+}
+
+Test(kube_client, retry_log_caps_huge_message)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("hugemsg");
+    size_t size = 200 * 1024;
+    char *message = malloc(size + 1);
+    cr_assert_not_null(message);
+    memset(message, 'm', size);
+    message[size] = '\0';
+    cJSON *fault = cJSON_CreateObject();
+    cJSON *match = cJSON_AddObjectToObject(fault, "match");
+    cJSON_AddStringToObject(match, "path_contains", ns);
+    cJSON_AddNumberToObject(fault, "times", 1);
+    cJSON *action = cJSON_AddObjectToObject(fault, "action");
+    cJSON_AddNumberToObject(action, "status", 503);
+    cJSON_AddStringToObject(action, "message", message);
+    char *text = cJSON_PrintUnformatted(fault);
+    control("faults", text);
+
+    FILE *sink = tmpfile();
+    cr_assert_not_null(sink);
+    ig_log_set_stream(sink);
+    struct ig_kube_status st = {0};
+    int rc = list_secrets(client, ns, &st);
+    fflush(sink);
+    ig_log_set_stream(NULL);
+    cr_assert_eq(rc, 0);
+
+    /* One retry line, with the message cut to the logger's 1024 bytes. */
+    long written = ftell(sink);
+    rewind(sink);
+    char *logged = calloc(1, (size_t)written + 1);
+    cr_assert_eq(fread(logged, 1, (size_t)written, sink), (size_t)written);
+    fclose(sink);
+    const char *line = strstr(logged, "kube API request failed, retrying");
+    cr_assert_not_null(line, "%s", logged);
+    const char *end = strchr(line, '\n');
+    cr_assert_not_null(end);
+    cr_assert_lt(end - line, 2048, "retry line of %ld bytes", (long)(end - line));
+    cr_assert_lt(written, 8192, "%ld bytes logged", written);
+    free(logged);
+    free(text);
+    cJSON_Delete(fault);
+    free(message);
     ig_kube_client_free(client);
 }

@@ -649,3 +649,99 @@ Test(kube_leader, failed_renewals_stop_leading)
     ig_kube_leader_free(leader, false);
     ig_kube_client_free(client);
 }
+
+/* ---- limits against a misbehaving server ------------------------------ */
+
+static struct ig_kube_informer *start_unsynced_informer(struct ig_kube_client *client,
+                                                        const char *ns, struct counts *counts)
+{
+    static const char *const versions[] = {"v1"};
+    struct ig_kube_informer_options options = {
+        .group = "",
+        .version = "v1",
+        .versions = versions,
+        .version_count = 1,
+        .resource = "secrets",
+        .namespaced = true,
+        .namespace = ns,
+        .page_limit = 1,
+        .watch_timeout = 30,
+        .backoff_initial = 0.05,
+        .backoff_max = 0.5,
+    };
+    struct ig_kube_informer_handlers handlers = {on_add, on_update, on_delete, counts};
+    struct ig_kube_informer *informer = ig_kube_informer_new(client, &options, &handlers);
+    cr_assert_not_null(informer);
+    cr_assert_eq(ig_kube_informer_start(informer), 0);
+    return informer;
+}
+
+Test(kube_informer, oversized_event_relists)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("bigevent");
+    create_secret(client, ns, "before", "v");
+    /* The first two watches send one event that never ends. */
+    char fault[512];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"path_contains\":\"%s\",\"watch\":true},\"times\":2,"
+             "\"action\":{\"endless_event\":true}}",
+             ns);
+    control("faults", fault);
+    struct ig_counter *exceeded =
+        ig_metrics_counter("ig_kube_limit_exceeded_total", "", "limit=\"watch_event\"");
+    uint64_t before = ig_counter_value(exceeded);
+    struct counts counts = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    struct ig_kube_informer *informer = start_unsynced_informer(client, ns, &counts);
+    cr_assert(ig_kube_informer_wait_synced(informer, 10));
+
+    /* After the two failed watches the third one works again. */
+    double deadline = now_seconds() + 30;
+    struct ig_kube_informer_stats stats;
+    do {
+        usleep(50000);
+        ig_kube_informer_stats(informer, &stats);
+    } while (stats.watches < 3 && now_seconds() < deadline);
+    create_secret(client, ns, "after", "v");
+    cr_assert(wait_for(informer, ns, "after", true, 10));
+
+    ig_kube_informer_stats(informer, &stats);
+    cr_assert_eq(ig_counter_value(exceeded) - before, 2, "%lu exceeded, %lu lists, %lu watches", (unsigned long)(ig_counter_value(exceeded) - before), stats.lists, stats.watches);
+    /* Each aborted watch is followed by a list: the first one plus two. */
+    cr_assert_eq(stats.lists, 3);
+    cr_assert_eq(stats.watches, 3);
+    struct ig_kube_snapshot *snap = ig_kube_informer_snapshot(informer);
+    cr_assert_null(ig_kube_snapshot_find(snap, ns, "endless"));
+    cr_assert_not_null(ig_kube_snapshot_find(snap, ns, "before"));
+    ig_kube_snapshot_release(snap);
+    ig_kube_informer_free(informer);
+    ig_kube_client_free(client);
+}
+
+Test(kube_informer, repeated_continue_backs_off)
+{
+    struct ig_kube_client *client = admin_client();
+    const char *ns = fresh_namespace("stucklist");
+    create_secret(client, ns, "one", "v");
+    create_secret(client, ns, "two", "v");
+    char fault[512];
+    snprintf(fault, sizeof fault,
+             "{\"match\":{\"path_contains\":\"%s\",\"watch\":false,\"method\":\"GET\"},"
+             "\"times\":100000,\"action\":{\"fixed_continue\":\"stuck-token\"}}",
+             ns);
+    control("faults", fault);
+    struct counts counts = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    struct ig_kube_informer *informer = start_unsynced_informer(client, ns, &counts);
+    /* Backoff from 0.05 s doubling to 0.5 s allows about eight lists in 2.5 s;
+     * without it the informer sends hundreds of requests. */
+    usleep(2500000);
+    cr_assert_not(ig_kube_informer_synced(informer));
+    ig_kube_informer_free(informer);
+    cJSON *log = request_log();
+    int lists = count_requests(log, "GET", ns, 200);
+    cJSON_Delete(log);
+    /* Two requests per list: page one and the page that repeats the token. */
+    cr_assert_geq(lists, 2 * 3, "%d LIST requests", lists);
+    cr_assert_leq(lists, 2 * 12, "%d LIST requests", lists);
+    ig_kube_client_free(client);
+}

@@ -108,6 +108,30 @@ Test(kube_watch_parser, event_over_limit)
     ig_kube_watch_parser_free(&p);
 }
 
+Test(kube_watch_parser, endless_string_over_limit)
+{
+    /* One string value that never closes: only string bytes after the prefix. */
+    const char *prefix = "{\"type\":\"ADDED\",\"object\":{\"data\":\"";
+    char filler[1024];
+    memset(filler, 'a', sizeof filler);
+    struct ig_kube_watch_parser p;
+    struct seen s = {0};
+    ig_kube_watch_parser_init(&p, 16 * 1024);
+    cr_assert_eq(ig_kube_watch_parser_feed(&p, prefix, strlen(prefix), record, &s), 0);
+    int rc = 0;
+    int feeds = 0;
+    while (rc == 0 && feeds < 100) {
+        rc = ig_kube_watch_parser_feed(&p, filler, sizeof filler, record, &s);
+        feeds++;
+    }
+    cr_assert_eq(rc, -2);
+    /* Stopped within one chunk of the limit, and the buffer stayed near it. */
+    cr_assert_eq(feeds, 16);
+    cr_assert_leq(p.capacity, 16 * 1024 + sizeof filler + 1);
+    cr_assert_eq(s.count, 0);
+    ig_kube_watch_parser_free(&p);
+}
+
 Test(kube_watch_parser, rejects_event_without_type)
 {
     const char *bad = "{\"object\":{}}\n";
