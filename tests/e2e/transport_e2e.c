@@ -2683,3 +2683,23 @@ Test(transport, buffer_cap_continue_503)
     post_small_review(&server);
     stop_server_cleanly(&server);
 }
+
+Test(transport, buffer_cap_below_body_limit)
+{
+    /* Criterion runs each test in a process of its own, so this stays local. */
+    setenv("IG_MAX_BUFFERED_BYTES", "4096", 1);
+    static const char *const args[] = {"--max-body-bytes", "8192", NULL};
+    char output[4096];
+    int code = run_serve(args, output, sizeof output);
+    cr_assert_eq(code, 2, "exited with %d: %s", code, output);
+    cr_assert_not_null(strstr(output, "--max-buffered-bytes (4096) is smaller than "
+                                      "--max-body-bytes (8192)"),
+                       "message: %s", output);
+
+    /* A cap equal to the body limit is allowed. */
+    setenv("IG_MAX_BUFFERED_BYTES", "8192", 1);
+    struct server server;
+    start_server(&server, "buffer-equal", args);
+    post_small_review(&server);
+    stop_server_cleanly(&server);
+}
