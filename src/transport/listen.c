@@ -1,6 +1,7 @@
 #include "transport/listen.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
@@ -142,7 +143,7 @@ int ig_listen_open(const char *text)
 
 unsigned ig_listen_port(int fd)
 {
-    struct sockaddr_storage address;
+    struct sockaddr_storage address = {0};
     socklen_t length = sizeof address;
     if (getsockname(fd, (struct sockaddr *)&address, &length) != 0)
         return 0;
@@ -159,19 +160,22 @@ static unsigned cgroup_cpu_quota(void)
     FILE *file = fopen("/sys/fs/cgroup/cpu.max", "r");
     if (!file)
         return 0;
-    char quota_text[32];
-    long period = 0;
-    unsigned cpus = 0;
-    if (fscanf(file, "%31s %ld", quota_text, &period) == 2 && period > 0 &&
-        strcmp(quota_text, "max") != 0) {
-        char *end = NULL;
-        errno = 0;
-        long quota = strtol(quota_text, &end, 10);
-        if (errno == 0 && *end == '\0' && quota > 0)
-            cpus = (unsigned)ceil((double)quota / (double)period);
-    }
+    char line[64];
+    bool read = fgets(line, sizeof line, file) != NULL;
     fclose(file);
-    return cpus;
+    if (!read || strncmp(line, "max", 3) == 0)
+        return 0;
+
+    char *end = NULL;
+    errno = 0;
+    long quota = strtol(line, &end, 10);
+    if (errno != 0 || end == line || *end != ' ' || quota <= 0)
+        return 0;
+    char *period_start = end + 1;
+    long period = strtol(period_start, &end, 10);
+    if (errno != 0 || end == period_start || period <= 0)
+        return 0;
+    return (unsigned)ceil((double)quota / (double)period);
 }
 
 unsigned ig_usable_cpu_count(void)
