@@ -743,9 +743,10 @@ Test(kube_client, endless_body_aborted_at_default_limit)
     cr_assert_eq(st.reason, IG_KUBE_REASON_TOO_LARGE);
     cr_assert_not_null(strstr(st.message, "67108864 bytes"), "%s", st.message);
     cr_assert_eq(ig_counter_value(exceeded) - before, 1);
-    /* Not retried: one aborted transfer, well before the stand-in's 1 GiB. */
+    /* Not retried: one aborted transfer, well before the stand-in's 1 GiB.
+     * Any status, because the stand-in records 200 only once its write fails. */
     cJSON *log = request_log();
-    cr_assert_eq(count_requests(log, "GET", ns, 200), 1);
+    cr_assert_eq(count_requests(log, "GET", ns, 0), 1);
     cJSON_Delete(log);
     cr_assert_lt(elapsed, 20.0);
     ig_kube_status_clear(&st);
@@ -807,7 +808,7 @@ Test(kube_client, list_page_over_limit_at_one_fails)
     cr_assert_eq(st.reason, IG_KUBE_REASON_TOO_LARGE);
     cJSON *log = request_log();
     /* Limits 4, 2 and 1, then no more. */
-    cr_assert_eq(count_requests(log, "GET", ns, 200), 3);
+    cr_assert_eq(count_requests(log, "GET", ns, 0), 3);
     cJSON_Delete(log);
     ig_kube_status_clear(&st);
     ig_kube_client_free(client);
@@ -832,7 +833,7 @@ Test(kube_client, list_repeated_continue_stops)
     cr_assert_eq(ig_counter_value(exceeded) - before, 1);
     cJSON *log = request_log();
     /* Page one, then the page that returns the token it was sent. */
-    cr_assert_eq(count_requests(log, "GET", ns, 200), 2);
+    cr_assert_eq(count_requests(log, "GET", ns, 0), 2);
     cJSON_Delete(log);
     ig_kube_status_clear(&st);
     ig_kube_client_free(client);
@@ -852,7 +853,7 @@ Test(kube_client, list_stops_at_max_pages)
     cr_assert_eq(st.reason, IG_KUBE_REASON_PAGINATION);
     cr_assert_not_null(strstr(st.message, "25 pages"), "%s", st.message);
     cJSON *log = request_log();
-    cr_assert_eq(count_requests(log, "GET", ns, 200), 25);
+    cr_assert_eq(count_requests(log, "GET", ns, 0), 25);
     cJSON_Delete(log);
     ig_kube_status_clear(&st);
     ig_kube_client_free(client);

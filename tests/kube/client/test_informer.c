@@ -738,7 +738,7 @@ Test(kube_informer, repeated_continue_backs_off)
     cr_assert_not(ig_kube_informer_synced(informer));
     ig_kube_informer_free(informer);
     cJSON *log = request_log();
-    int lists = count_requests(log, "GET", ns, 200);
+    int lists = count_requests(log, "GET", ns, 0);
     cJSON_Delete(log);
     /* Two requests per list: page one and the page that repeats the token. */
     cr_assert_geq(lists, 2 * 3, "%d LIST requests", lists);
