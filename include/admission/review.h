@@ -54,6 +54,10 @@ void ig_admission_outcome_free(struct ig_admission_outcome *outcome);
  * NULL when out of memory. reason is a StatusReason such as "NotFound". */
 char *ig_admission_status_body(int code, const char *reason, const char *message);
 
+/* Register the admission metrics, so that /metrics lists every series with
+ * zero before the first review. Safe to call more than once. */
+void ig_admission_register_metrics(void);
+
 const char *ig_webhook_name(enum ig_webhook webhook);
 const char *ig_decision_name(enum ig_decision decision);
 const char *ig_mode_name(enum ig_mode mode);

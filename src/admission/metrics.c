@@ -35,6 +35,11 @@ static void register_metrics(void)
     }
 }
 
+void ig_admission_register_metrics(void)
+{
+    pthread_once(&metrics_once, register_metrics);
+}
+
 void ig_admission_count(enum ig_webhook webhook, enum ig_decision decision, double duration_us)
 {
     pthread_once(&metrics_once, register_metrics);

@@ -437,6 +437,7 @@ int ig_cmd_serve(int argc, char **argv)
     ig_log_configure(settings.log_level, settings.log_format);
     /* A slow reader of stdout must not stall admission requests. */
     ig_log_start_async();
+    ig_admission_register_metrics();
 
     ig_info("immutable-guard starting", IG_F_STR("version", IG_VERSION),
             IG_F_STR("commit", IG_GIT_COMMIT),
