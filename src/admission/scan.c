@@ -158,8 +158,8 @@ static const unsigned char *skip_plain_run(const unsigned char *p, const unsigne
 }
 
 /* Scan a string starting at its opening quote. When out is not NULL, decode
- * it into out, which must hold out_size bytes; a string that does not fit is
- * still scanned and *out_length is then set to SIZE_MAX. The raw length plus
+ * it into out, which holds out_size bytes. A string that does not fit is
+ * still scanned, and *out_length is then set to SIZE_MAX. The raw length plus
  * one always fits, because no escape decodes to more bytes than it takes.
  * Lone surrogates decode to U+FFFD, as Go's encoding/json does. */
 static bool scan_string(struct scanner *s, char *out, size_t out_size, size_t *out_length)

@@ -118,9 +118,9 @@ static bool is_list_kind(const char *kind)
     return length >= 4 && strcmp(kind + length - 4, "List") == 0;
 }
 
-/* Check an object, or every object inside a list: kubectl's List, a typed
- * list such as ExternalSecretList (what the API's list calls return), or a
- * JSON array; lists inside lists are flattened as kubectl does. */
+/* Check an object, or every object inside a list. A list is kubectl's List,
+ * a typed list such as ExternalSecretList (what the API's list calls return)
+ * or a JSON array, and lists inside lists are flattened as kubectl does. */
 static void check_value(const cJSON *value, const struct ig_manifest_document *document,
                         struct check_totals *totals, int depth)
 {

@@ -73,10 +73,10 @@ void ig_log_format_time(char *buf, size_t size)
  * pipe to the container runtime) delays the writer, not a request. When
  * `pending` is full, appenders wait: audit lines are never dropped.
  *
- * Waking the writer for every line cost more than formatting the line, so an
+ * Waking the writer for every line cost more than formatting the line. So an
  * appender wakes it only when `pending` turns non-empty or passes half full,
- * and the writer then lets lines gather for BATCH_DELAY_NS before it writes:
- * a line reaches the output at most about that much later. */
+ * and the writer then lets lines gather for BATCH_DELAY_NS before it writes.
+ * A line reaches the output at most about that much later. */
 #define ASYNC_BUFFER_BYTES (1024 * 1024)
 #define BATCH_DELAY_NS 10000000L
 

@@ -61,8 +61,10 @@ size_t ig_text_sanitize(const char *text, char *out, size_t size)
         else
             memcpy(out + used, p, length);
         used += emit;
-        p += replace ? (length ? length : 1) : length;
-        left -= replace ? (length ? length : 1) : length;
+        /* An invalid byte is consumed alone, a valid sequence whole. */
+        size_t consumed = length ? length : 1;
+        p += consumed;
+        left -= consumed;
     }
     out[used] = '\0';
     return used;
