@@ -158,7 +158,7 @@ static const unsigned char *skip_plain_run(const unsigned char *p, const unsigne
 }
 
 /* Scan a string starting at its opening quote. When out is not NULL, decode
- * it into out, which holds out_size bytes. A string that does not fit is
+ * it into out, which has room for out_size bytes. A string that does not fit is
  * still scanned, and *out_length is then set to SIZE_MAX. The raw length plus
  * one always fits, because no escape decodes to more bytes than it takes.
  * Lone surrogates decode to U+FFFD, as Go's encoding/json does. */
@@ -319,14 +319,23 @@ static int next_element(struct scanner *s, char close)
     return -1;
 }
 
-/* Count one more level of nesting; false (and too_deep set) past the limit. */
-static bool enter_container(struct scanner *s)
+/* Step into the container whose opening bracket is at s->p: 1 when it closes
+ * at once with `close` (empty, and its depth is released), 0 when members
+ * follow, -1 past the nesting limit (too_deep is then set). */
+static int open_container(struct scanner *s, char close)
 {
     if (++s->depth > IG_SCAN_MAX_DEPTH) {
         s->too_deep = true;
-        return false;
+        return -1;
     }
-    return true;
+    s->p++;
+    skip_whitespace(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        s->depth--;
+        return 1;
+    }
+    return 0;
 }
 
 static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
@@ -350,15 +359,9 @@ static bool skip_value(struct scanner *s)
     case '[': {
         bool object = *s->p == '{';
         char close = object ? '}' : ']';
-        if (!enter_container(s))
-            return false;
-        s->p++;
-        skip_whitespace(s);
-        if (s->p < s->end && *s->p == close) {
-            s->p++;
-            s->depth--;
-            return true;
-        }
+        int opened = open_container(s, close);
+        if (opened != 0)
+            return opened > 0;
         for (;;) {
             if (object) {
                 skip_whitespace(s);
@@ -452,15 +455,11 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
     cJSON *object = cJSON_CreateObject();
     if (!object)
         return oom(s);
-    if (!enter_container(s))
-        goto fail;
-    s->p++;
-    skip_whitespace(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        s->depth--;
+    int opened = open_container(s, '}');
+    if (opened > 0)
         return object;
-    }
+    if (opened < 0)
+        goto fail;
     for (;;) {
         char key_buffer[256];
         char *key = key_buffer;
@@ -541,15 +540,11 @@ static cJSON *parse_array(struct scanner *s, bool keep_items)
     cJSON *array = cJSON_CreateArray();
     if (!array)
         return oom(s);
-    if (!enter_container(s))
-        goto fail;
-    s->p++;
-    skip_whitespace(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        s->depth--;
+    int opened = open_container(s, ']');
+    if (opened > 0)
         return array;
-    }
+    if (opened < 0)
+        goto fail;
     for (;;) {
         cJSON *item = parse_value(s, NULL);
         if (!item)
