@@ -2,7 +2,8 @@
  *
  * The transport calls ig_admission_handle() with the raw body of a POST to
  * /validate or /mutate after it has checked method, path, Content-Type and size.
- * The handler never blocks and never touches the network. */
+ * The handler does no network I/O, and under serve its log line only goes
+ * into the log writer's buffer, so it does not wait on anything slow. */
 #ifndef IG_ADMISSION_REVIEW_H
 #define IG_ADMISSION_REVIEW_H
 
@@ -43,7 +44,7 @@ struct ig_admission_outcome {
 
 /* Decide one review. Always fills outcome (with a Status body on error) and
  * logs the decision; returns false only when out of memory, in which case the
- * transport answers 500 itself. */
+ * transport replies with HTTP 500 itself. */
 bool ig_admission_handle(enum ig_webhook webhook, const char *body, size_t length,
                          const struct ig_admission_config *config,
                          struct ig_admission_outcome *outcome);

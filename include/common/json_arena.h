@@ -1,8 +1,8 @@
 /* Per-thread bump allocator for cJSON during one admission request.
  *
  * Between ig_json_arena_begin() and ig_json_arena_end() on a thread, every
- * cJSON allocation of that thread comes from a thread-local 64 KiB block and
- * cJSON frees of those pointers cost nothing; ig_json_arena_end() releases the
+ * cJSON allocation of that thread comes from a thread-local 64 KiB block, and
+ * cJSON frees of those pointers cost nothing. ig_json_arena_end() releases the
  * whole block at once. Requests that need more fall back to malloc, and other
  * threads are not affected. Rules for code inside the window: free cJSON
  * memory only with cJSON_free/cJSON_Delete, and let no cJSON object or string

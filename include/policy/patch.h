@@ -14,9 +14,9 @@
 bool ig_json_pointer_append(char *out, size_t size, const char *key);
 
 /* Append to `patch` (a JSON array) the operations that set the member at the
- * key path `keys` of `document` to `value`, creating the missing parent
- * objects with one "add" of a nested object rather than adding into a parent
- * that does not exist. A parent that exists but is not an object is replaced.
+ * key path `keys` of `document` to `value`. Missing parent objects are
+ * created by one "add" of a nested object, because adding into a parent that
+ * does not exist fails. A parent that exists but is not an object is replaced.
  * Takes ownership of value. Returns false when out of memory or a path is too long. */
 bool ig_patch_set(cJSON *patch, const cJSON *document, const char *const *keys, size_t key_count,
                   cJSON *value);

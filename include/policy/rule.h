@@ -2,11 +2,12 @@
  *
  * An ExternalSecret spec S (for a ClusterExternalSecret, spec.externalSecretSpec)
  * violates when S.target.immutable is true, S still expects refreshes, and no
- * valid rotation policy is declared in the annotation immutable-guard.io/rotation
- * (metadata.annotations of an ExternalSecret, spec.externalSecretMetadata.annotations
- * of a ClusterExternalSecret, which External Secrets Operator copies onto the
- * ExternalSecrets it generates). An annotation with a value other than "recreate"
- * is a violation of its own, whatever the target. */
+ * rotation policy is declared in the annotation immutable-guard.io/rotation.
+ * The annotation is read from metadata.annotations of an ExternalSecret and
+ * from spec.externalSecretMetadata.annotations of a ClusterExternalSecret,
+ * which External Secrets Operator copies onto the ExternalSecrets it generates.
+ * An annotation with a value other than "recreate" is a violation of its own,
+ * whatever the target. */
 #ifndef IG_POLICY_RULE_H
 #define IG_POLICY_RULE_H
 
@@ -30,7 +31,7 @@ enum ig_violation {
     IG_VIOLATION_INVALID_ROTATION, /* annotation present with an unknown value */
 };
 
-/* Why the spec expects refreshes, or why it does not. */
+/* Reason the spec expects refreshes, or does not. */
 enum ig_refresh {
     IG_REFRESH_DEFAULT_INTERVAL, /* refreshInterval absent: ESO's default, 1h */
     IG_REFRESH_INTERVAL,         /* a positive refreshInterval */

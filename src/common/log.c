@@ -271,7 +271,7 @@ static void log_json(const char *time_text, enum ig_log_level level, const char 
     return;
 
 oom:
-    /* Still say something: losing an error line silently is worse. */
+    /* Still write a line: losing an error line silently is worse. */
     write_line("{\"level\":\"error\",\"msg\":\"log line dropped: out of memory\"}");
 }
 

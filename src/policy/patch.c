@@ -11,7 +11,11 @@ bool ig_json_pointer_append(char *out, size_t size, const char *key)
         return false;
     out[used++] = '/';
     for (const char *p = key; *p; p++) {
-        const char *piece = *p == '~' ? "~0" : *p == '/' ? "~1" : NULL;
+        const char *piece = NULL;
+        if (*p == '~')
+            piece = "~0";
+        else if (*p == '/')
+            piece = "~1";
         size_t length = piece ? 2 : 1;
         if (used + length >= size)
             return false;

@@ -1,6 +1,6 @@
 // Applies every patch the mutating webhook returns for the policy case table
 // and the seed reviews with fast-json-patch, an RFC 6902 implementation that
-// shares no code with immutable-guard, then checks the result and that the
+// shares no code with immutable-guard. Then checks the result, and that the
 // webhook returns no patch for its own output (idempotence).
 //
 //   node verify.mjs REVIEW_TOOL POLICY_CASES_JSON [SEED_REVIEW_JSON...]
@@ -39,7 +39,8 @@ function check(name, review, action) {
   assert.equal(response.patchType, "JSONPatch");
   assert.match(response.patch, /^[A-Za-z0-9+/]*={0,2}$/, "standard base64 alphabet with padding");
   const patch = JSON.parse(Buffer.from(response.patch, "base64").toString("utf8"));
-  assert.ok(Array.isArray(patch) && patch.length > 0, "patch is a non-empty array");
+  assert.ok(Array.isArray(patch), "patch is an array");
+  assert.ok(patch.length > 0, "patch is not empty");
 
   const before = structuredClone(review.request.object);
   const errors = jsonpatch.validate(patch, structuredClone(before));

@@ -4,7 +4,7 @@
 
 #include "policy/duration.h"
 
-/* Criterion may run each parameter in a fresh process, so a case holds its
+/* Criterion may run each parameter in a fresh process, so a case keeps its
  * text inline rather than a pointer into this process's memory. */
 struct duration_case {
     char text[40];

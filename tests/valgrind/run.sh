@@ -1,8 +1,8 @@
 #!/bin/sh
-# Memcheck of the real server: start `serve` under valgrind on loopback, send
-# it the seed reviews to both webhooks, every kind of bad input, probes and a
-# reload, stop it with SIGTERM, and require zero memcheck errors and zero
-# leaked bytes. Prints "N passed, N failed".
+# Memcheck of the real server. Starts `serve` under valgrind on loopback and
+# sends it the seed reviews and the case table to both webhooks, every kind of
+# bad input, probes and a key pair reload. Then stops it with SIGTERM and
+# requires zero memcheck errors and zero leaked bytes. Prints "N passed, N failed".
 #
 #   sh tests/valgrind/run.sh IMMUTABLE_GUARD_BINARY
 set -u
