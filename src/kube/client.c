@@ -38,9 +38,12 @@ struct ig_kube_client {
     struct ig_kube_client_options options;
     char *user_agent;
 
-    /* TLS sessions and DNS results shared by every request of this client.
-     * Connections are not shared this way: libcurl's shared connection pool
-     * is not safe across threads (a known libcurl bug). */
+    /* DNS results shared by every request of this client. Connections and
+     * TLS sessions are not shared: ThreadSanitizer caught one thread freeing
+     * a shared session's certificate stack inside OpenSSL while another
+     * copied it (libcurl 7.88.1, OpenSSL 3.0), and the shared connection pool
+     * is not safe across threads either. Each pooled handle still keeps its
+     * own connection and session. */
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
@@ -293,7 +296,6 @@ static bool init_share(struct ig_kube_client *client)
     curl_share_setopt(client->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(client->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(client->share, CURLSHOPT_USERDATA, client);
-    curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(client->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     return true;
 }
