@@ -2665,11 +2665,11 @@ Test(transport, buffer_cap_continue_503)
     struct reply reply;
     char url[256];
     webhook_url(&server, "/validate", url, sizeof url);
-    /* NOTE: in one full parallel run on the ASan build, this transfer ended
-     * with no reply at all (status 0, cause not captured), and it has passed
-     * in every run alone. One retry after a transport-level failure keeps
-     * the check on the reply itself; a second failure still fails the test
-     * and prints curl's error. */
+    /* NOTE: under parallel load curl sometimes ends this transfer with no
+     * reply ("Failed sending data to the peer"): it was still sending when
+     * the server closed after its 503. One retry after a transport-level
+     * failure keeps the check on the reply itself; a second failure still
+     * fails the test and prints curl's error. */
     for (int attempt = 0; attempt < 2; attempt++) {
         struct curl_slist *headers = prepare(curl, "a", url, "application/json", &reply);
         headers = curl_slist_append(headers, "Expect: 100-continue");
@@ -2679,7 +2679,8 @@ Test(transport, buffer_cap_continue_503)
         perform(curl, &reply, headers);
         if (reply.status != 0)
             break;
-        cr_log_warn("attempt %d: no reply (%s)", attempt + 1, curl_easy_strerror(reply.result));
+        /* Criterion exits non-zero after any warning, so this is logged as info. */
+        cr_log_info("attempt %d: no reply (%s)", attempt + 1, curl_easy_strerror(reply.result));
         if (attempt == 0)
             reply_free(&reply);
     }
