@@ -23,6 +23,8 @@ struct ig_acceptor {
     struct ig_counter *rejected;
     time_t last_limit_log;
     unsigned long rejected_since_log;
+    unsigned last_chosen;
+    unsigned *burst_handed; /* connections handed to each worker in this burst */
 };
 
 static void pause_ms(long ms)
@@ -31,17 +33,24 @@ static void pause_ms(long ms)
     nanosleep(&pause, NULL);
 }
 
-static struct ig_worker *least_loaded(struct ig_acceptor *acceptor, unsigned *total_open)
+/* Return the index of the worker with the fewest connections. A worker counts
+ * a connection only after its thread takes it from libmicrohttpd's queue,
+ * which happens after the accept burst. So the connections handed out in the
+ * current burst count too, or a whole burst would go to one worker. Ties go
+ * to the worker after the last one chosen. */
+static unsigned least_loaded(struct ig_acceptor *acceptor, const unsigned *burst_handed,
+                             unsigned *total_open)
 {
-    struct ig_worker *best = &acceptor->workers[0];
-    unsigned best_open = atomic_load(&best->open_connections);
+    unsigned best = acceptor->worker_count;
+    unsigned best_load = 0;
     unsigned total = 0;
-    for (unsigned i = 0; i < acceptor->worker_count; i++) {
-        unsigned open = atomic_load(&acceptor->workers[i].open_connections);
-        total += open;
-        if (open < best_open) {
-            best = &acceptor->workers[i];
-            best_open = open;
+    for (unsigned n = 0; n < acceptor->worker_count; n++) {
+        unsigned i = (acceptor->last_chosen + 1 + n) % acceptor->worker_count;
+        unsigned load = atomic_load(&acceptor->workers[i].open_connections) + burst_handed[i];
+        total += load;
+        if (best == acceptor->worker_count || load < best_load) {
+            best = i;
+            best_load = load;
         }
     }
     *total_open = total;
@@ -68,6 +77,7 @@ static void reject_over_limit(struct ig_acceptor *acceptor, int fd)
 /* Accept every pending connection. Returns false on an error that needs a pause. */
 static bool accept_pending(struct ig_acceptor *acceptor)
 {
+    memset(acceptor->burst_handed, 0, acceptor->worker_count * sizeof *acceptor->burst_handed);
     for (;;) {
         struct sockaddr_storage address;
         socklen_t length = sizeof address;
@@ -84,14 +94,16 @@ static bool accept_pending(struct ig_acceptor *acceptor)
         }
 
         unsigned total_open = 0;
-        struct ig_worker *worker = least_loaded(acceptor, &total_open);
+        unsigned chosen = least_loaded(acceptor, acceptor->burst_handed, &total_open);
         if (total_open >= acceptor->connection_limit) {
             reject_over_limit(acceptor, fd);
             continue;
         }
+        acceptor->last_chosen = chosen;
+        acceptor->burst_handed[chosen]++;
         /* MHD closes the socket itself when it cannot take it. */
-        if (MHD_add_connection(worker->daemon, fd, (const struct sockaddr *)&address, length) !=
-            MHD_YES)
+        if (MHD_add_connection(acceptor->workers[chosen].daemon, fd,
+                               (const struct sockaddr *)&address, length) != MHD_YES)
             ig_warn("libmicrohttpd could not take a new connection; it was closed",
                     IG_F_STR("error", strerror(errno)));
     }
@@ -133,6 +145,11 @@ struct ig_acceptor *ig_acceptor_start(int listen_fd, struct ig_worker *workers,
     acceptor->workers = workers;
     acceptor->worker_count = worker_count;
     acceptor->connection_limit = connection_limit;
+    acceptor->burst_handed = calloc(worker_count, sizeof *acceptor->burst_handed);
+    if (!acceptor->burst_handed) {
+        ig_error("out of memory starting the accept thread");
+        goto fail;
+    }
     acceptor->rejected = ig_metrics_counter(
         "immutable_guard_connections_rejected_total",
         "Connections closed at once because --connection-limit connections were open.", "");
@@ -153,6 +170,7 @@ struct ig_acceptor *ig_acceptor_start(int listen_fd, struct ig_worker *workers,
 
 fail:
     close(listen_fd);
+    free(acceptor->burst_handed);
     free(acceptor);
     return NULL;
 }
@@ -168,5 +186,6 @@ void ig_acceptor_stop(struct ig_acceptor *acceptor)
     close(acceptor->listen_fd);
     close(acceptor->stop_pipe[0]);
     close(acceptor->stop_pipe[1]);
+    free(acceptor->burst_handed);
     free(acceptor);
 }
