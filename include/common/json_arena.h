@@ -10,6 +10,7 @@
 #ifndef IG_COMMON_JSON_ARENA_H
 #define IG_COMMON_JSON_ARENA_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 /* Install the cJSON hooks (once per process; later calls do nothing). Call
@@ -18,6 +19,12 @@ void ig_json_arena_install(void);
 
 void ig_json_arena_begin(void);
 void ig_json_arena_end(void);
+
+/* Delete item with cJSON_Delete, unless item lies in the current thread's
+ * active arena and no allocation of this window fell back to malloc. Then
+ * ig_json_arena_end() resets the whole block, so the walk is skipped. Build
+ * item entirely inside the window: a child attached from outside is missed. */
+void ig_json_delete(cJSON *item);
 
 /* Bytes handed out by the current thread's arena since begin (tests). */
 size_t ig_json_arena_used(void);

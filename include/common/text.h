@@ -2,11 +2,29 @@
 #ifndef IG_COMMON_TEXT_H
 #define IG_COMMON_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Copy text into out as valid single-line UTF-8: control characters and
  * invalid bytes become '?', and a cut never splits a character. Returns the
  * number of bytes written, without the NUL. */
 size_t ig_text_sanitize(const char *text, char *out, size_t size);
+
+/* Text joined from pieces in a caller's buffer, always NUL-terminated. A
+ * piece that does not fit is cut before the first byte of the character that
+ * would cross the end, and later pieces are dropped. */
+struct ig_text {
+    char *data;
+    size_t size;
+    size_t used;
+    bool full; /* a piece was cut for room: later pieces are dropped */
+};
+
+void ig_text_init(struct ig_text *text, char *buffer, size_t size);
+
+/* Append at most max bytes of piece (cut like an overflow). */
+void ig_text_append_n(struct ig_text *text, const char *piece, size_t max);
+
+void ig_text_append(struct ig_text *text, const char *piece);
 
 #endif

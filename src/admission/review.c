@@ -267,13 +267,40 @@ static bool decide(enum ig_webhook webhook, const struct review_request *request
     return true;
 }
 
+/* Print item into memory from malloc (never the thread's arena), for a reply
+ * body that outlives the review. Most replies fit the thread's buffer. */
+static char *print_reply(const cJSON *item, size_t *length)
+{
+    static _Thread_local char buffer[16 * 1024];
+    char *owned = NULL;
+    char *printed = NULL;
+    const char *text = buffer;
+    size_t used = ig_json_print_into(item, buffer, sizeof buffer);
+    if (used == 0) {
+        printed = cJSON_PrintUnformatted(item);
+        if (!printed)
+            return NULL;
+        text = printed;
+        used = strlen(printed);
+    }
+    owned = malloc(used + 1);
+    if (owned) {
+        memcpy(owned, text, used + 1);
+        *length = used;
+    }
+    cJSON_free(printed);
+    return owned;
+}
+
+/* Members are referenced, not copied: every string here outlives the reply
+ * tree, which is printed and deleted before the review ends. */
 static bool add_status(cJSON *response, int code, const char *reason, const char *message)
 {
     cJSON *status = cJSON_AddObjectToObject(response, "status");
-    return status && cJSON_AddStringToObject(status, "status", "Failure") &&
-           cJSON_AddStringToObject(status, "message", message) &&
-           cJSON_AddStringToObject(status, "reason", reason) &&
-           cJSON_AddNumberToObject(status, "code", code);
+    return status && ig_json_add_string_ref(status, "status", "Failure") &&
+           ig_json_add_string_ref(status, "message", message) &&
+           ig_json_add_string_ref(status, "reason", reason) &&
+           ig_json_add_int(status, "code", code);
 }
 
 static bool add_patch(cJSON *response, const cJSON *patch)
@@ -285,20 +312,21 @@ static bool add_patch(cJSON *response, const cJSON *patch)
     cJSON_free(text);
     if (!encoded)
         return false;
-    bool ok = cJSON_AddStringToObject(response, "patchType", "JSONPatch") &&
+    bool ok = ig_json_add_string_ref(response, "patchType", "JSONPatch") &&
               cJSON_AddStringToObject(response, "patch", encoded);
     free(encoded);
     return ok;
 }
 
-static char *encode_response(const struct review_request *request, const struct verdict *verdict)
+static char *encode_response(const struct review_request *request, const struct verdict *verdict,
+                             size_t *length)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *response = NULL;
-    bool ok = root && cJSON_AddStringToObject(root, "apiVersion", request->api_version) &&
-              cJSON_AddStringToObject(root, "kind", "AdmissionReview") &&
+    bool ok = root && ig_json_add_string_ref(root, "apiVersion", request->api_version) &&
+              ig_json_add_string_ref(root, "kind", "AdmissionReview") &&
               (response = cJSON_AddObjectToObject(root, "response")) &&
-              cJSON_AddStringToObject(response, "uid", request->uid) &&
+              ig_json_add_string_ref(response, "uid", request->uid) &&
               cJSON_AddBoolToObject(response, "allowed", verdict->allowed);
 
     if (ok && !verdict->allowed)
@@ -309,7 +337,7 @@ static char *encode_response(const struct review_request *request, const struct 
         cJSON *warnings = cJSON_AddArrayToObject(response, "warnings");
         ok = warnings != NULL;
         for (size_t i = 0; ok && i < verdict->warnings.count; i++) {
-            cJSON *text = cJSON_CreateString(verdict->warnings.text[i]);
+            cJSON *text = cJSON_CreateStringReference(verdict->warnings.text[i]);
             ok = text != NULL;
             if (ok)
                 cJSON_AddItemToArray(warnings, text);
@@ -318,11 +346,11 @@ static char *encode_response(const struct review_request *request, const struct 
     if (ok && strcmp(verdict->violation, "compliant") != 0) {
         /* The apiserver stores this as <webhook-name>/violation in the audit event. */
         cJSON *annotations = cJSON_AddObjectToObject(response, "auditAnnotations");
-        ok = annotations && cJSON_AddStringToObject(annotations, "violation", verdict->violation);
+        ok = annotations && ig_json_add_string_ref(annotations, "violation", verdict->violation);
     }
 
-    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
-    cJSON_Delete(root);
+    char *text = ok ? print_reply(root, length) : NULL;
+    ig_json_delete(root);
     return text;
 }
 
@@ -408,10 +436,9 @@ static bool handle_review(enum ig_webhook webhook, const char *body, size_t leng
         goto out;
     }
 
-    outcome->body = encode_response(&request, &verdict);
+    outcome->body = encode_response(&request, &verdict, &outcome->body_length);
     if (!outcome->body)
         goto out;
-    outcome->body_length = strlen(outcome->body);
     outcome->http_status = 200;
     outcome->decision = verdict.decision;
 
@@ -423,8 +450,8 @@ static bool handle_review(enum ig_webhook webhook, const char *body, size_t leng
 
 out:
     free(verdict.message);
-    cJSON_Delete(verdict.patch);
-    cJSON_Delete(root);
+    ig_json_delete(verdict.patch);
+    ig_json_delete(root);
     return ok;
 }
 
@@ -433,17 +460,9 @@ bool ig_admission_handle(enum ig_webhook webhook, const char *body, size_t lengt
                          struct ig_admission_outcome *outcome)
 {
     /* Every cJSON node of this review, the log line included, lives in the
-     * thread's arena; the reply body is copied out before the arena resets. */
+     * thread's arena; the reply body is printed into memory from malloc. */
     ig_json_arena_begin();
     bool ok = handle_review(webhook, body, length, config, outcome);
-    if (ok && outcome->body) {
-        char *body_copy = malloc(outcome->body_length + 1);
-        if (body_copy)
-            memcpy(body_copy, outcome->body, outcome->body_length + 1);
-        cJSON_free(outcome->body);
-        outcome->body = body_copy;
-        ok = body_copy != NULL;
-    }
     ig_json_arena_end();
     return ok;
 }
@@ -460,14 +479,15 @@ void ig_admission_outcome_free(struct ig_admission_outcome *outcome)
 char *ig_admission_status_body(int code, const char *reason, const char *message)
 {
     cJSON *status = cJSON_CreateObject();
-    bool ok = status && cJSON_AddStringToObject(status, "kind", "Status") &&
-              cJSON_AddStringToObject(status, "apiVersion", "v1") &&
+    bool ok = status && ig_json_add_string_ref(status, "kind", "Status") &&
+              ig_json_add_string_ref(status, "apiVersion", "v1") &&
               cJSON_AddObjectToObject(status, "metadata") &&
-              cJSON_AddStringToObject(status, "status", "Failure") &&
-              cJSON_AddStringToObject(status, "message", message) &&
-              cJSON_AddStringToObject(status, "reason", reason) &&
-              cJSON_AddNumberToObject(status, "code", code);
-    char *text = ok ? cJSON_PrintUnformatted(status) : NULL;
-    cJSON_Delete(status);
+              ig_json_add_string_ref(status, "status", "Failure") &&
+              ig_json_add_string_ref(status, "message", message) &&
+              ig_json_add_string_ref(status, "reason", reason) &&
+              ig_json_add_int(status, "code", code);
+    size_t length = 0;
+    char *text = ok ? print_reply(status, &length) : NULL;
+    ig_json_delete(status);
     return text;
 }

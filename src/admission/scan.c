@@ -13,6 +13,7 @@ enum spec_kind {
     SPEC_MAP,  /* an object of which only the listed members are kept */
 };
 
+/* A map lists fewer than 64 children: parse_object keeps one bit per child. */
 struct field_spec {
     const char *name;
     size_t name_length;
@@ -67,10 +68,15 @@ struct scanner {
     bool too_deep;
 };
 
+static const bool is_space[256] = {[' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true};
+
 static void skip_whitespace(struct scanner *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    const unsigned char *p = (const unsigned char *)s->p;
+    const unsigned char *end = (const unsigned char *)s->end;
+    while (p < end && is_space[*p])
+        p++;
+    s->p = (const char *)p;
 }
 
 static int hex_value(char c)
@@ -255,6 +261,52 @@ fail:
     return false;
 }
 
+static bool is_hex_digit(unsigned char c)
+{
+    return hex_value((char)c) >= 0;
+}
+
+/* Validate and skip a string starting at its opening quote, decoding nothing:
+ * the path for the bulk of a review (managedFields, the last-applied
+ * annotation), which is read only to check that it is valid JSON. */
+static bool skip_string(struct scanner *s)
+{
+    const unsigned char *p = (const unsigned char *)s->p;
+    const unsigned char *end = (const unsigned char *)s->end;
+
+    if (p >= end || *p != '"')
+        return false;
+    p++;
+    for (;;) {
+        p = skip_plain_run(p, end);
+        if (p >= end || *p != '\\') {
+            if (p < end && *p == '"') {
+                s->p = (const char *)p + 1;
+                return true;
+            }
+            break; /* the end of input or a control character */
+        }
+        if (end - p < 2)
+            break;
+        switch (p[1]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p += 2;
+            continue;
+        case 'u':
+            if (end - p < 6 || !is_hex_digit(p[2]) || !is_hex_digit(p[3]) || !is_hex_digit(p[4]) ||
+                !is_hex_digit(p[5]))
+                break;
+            p += 6;
+            continue;
+        default:
+            break;
+        }
+        break;
+    }
+    s->p = (const char *)p;
+    return false;
+}
+
 static bool scan_number(struct scanner *s)
 {
     const char *p = s->p;
@@ -340,47 +392,83 @@ static int open_container(struct scanner *s, char close)
 
 static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
 
-/* Validate and skip any value. */
-static bool skip_value(struct scanner *s)
+/* After an object's opening brace or a comma in it: skip the member's key
+ * and the colon. */
+static bool skip_member_key(struct scanner *s)
 {
     skip_whitespace(s);
-    if (s->p >= s->end)
+    if (!skip_string(s))
         return false;
-    switch (*s->p) {
-    case '"':
-        return scan_string(s, NULL, 0, NULL);
-    case 't':
-        return scan_literal(s, "true");
-    case 'f':
-        return scan_literal(s, "false");
-    case 'n':
-        return scan_literal(s, "null");
-    case '{':
-    case '[': {
-        bool object = *s->p == '{';
-        char close = object ? '}' : ']';
-        int opened = open_container(s, close);
-        if (opened != 0)
-            return opened > 0;
-        for (;;) {
-            if (object) {
-                skip_whitespace(s);
-                if (!scan_string(s, NULL, 0, NULL))
-                    return false;
-                skip_whitespace(s);
-                if (s->p >= s->end || *s->p != ':')
-                    return false;
-                s->p++;
-            }
-            if (!skip_value(s))
+    skip_whitespace(s);
+    if (s->p >= s->end || *s->p != ':')
+        return false;
+    s->p++;
+    return true;
+}
+
+/* Validate and skip any value. A loop, not recursion: the bulk of a review
+ * (managedFields) is many small nested objects. in_object records, for each
+ * container this call has entered, whether it is an object. */
+static bool skip_value(struct scanner *s)
+{
+    bool in_object[IG_SCAN_MAX_DEPTH + 1];
+    int open = 0;
+
+    for (;;) {
+        skip_whitespace(s);
+        if (s->p >= s->end)
+            return false;
+        bool ok;
+        switch (*s->p) {
+        case '"':
+            ok = skip_string(s);
+            break;
+        case 't':
+            ok = scan_literal(s, "true");
+            break;
+        case 'f':
+            ok = scan_literal(s, "false");
+            break;
+        case 'n':
+            ok = scan_literal(s, "null");
+            break;
+        case '{':
+        case '[': {
+            bool object = *s->p == '{';
+            int opened = open_container(s, object ? '}' : ']');
+            if (opened < 0)
                 return false;
-            int next = next_element(s, close);
-            if (next <= 0)
-                return next == 0;
+            if (opened == 0) {
+                in_object[open++] = object;
+                if (object && !skip_member_key(s))
+                    return false;
+                continue; /* to the first member's value */
+            }
+            ok = true; /* empty */
+            break;
         }
-    }
-    default:
-        return scan_number(s);
+        default:
+            ok = scan_number(s);
+            break;
+        }
+        if (!ok)
+            return false;
+
+        /* After a value: close what ends here, or move to the next member. */
+        for (;;) {
+            if (open == 0)
+                return true;
+            bool object = in_object[open - 1];
+            int next = next_element(s, object ? '}' : ']');
+            if (next < 0)
+                return false;
+            if (next > 0) {
+                if (object && !skip_member_key(s))
+                    return false;
+                break;
+            }
+            open--;
+        }
     }
 }
 
@@ -455,6 +543,7 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
     cJSON *object = cJSON_CreateObject();
     if (!object)
         return oom(s);
+    uint64_t listed_added = 0; /* bit i: spec->children[i] is in object */
     int opened = open_container(s, '}');
     if (opened > 0)
         return object;
@@ -507,10 +596,23 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
                     free(key);
                 goto fail;
             }
-            /* Last duplicate wins, as in Go's encoding/json. */
-            if (cJSON_GetObjectItemCaseSensitive(object, key))
+            /* Last duplicate wins, as in Go's encoding/json. A listed member
+             * is looked up only when its bit shows it was added before. */
+            bool added_before;
+            if (child) {
+                uint64_t bit = UINT64_C(1) << (child - spec->children);
+                added_before = (listed_added & bit) != 0;
+                listed_added |= bit;
+            } else {
+                added_before = cJSON_GetObjectItemCaseSensitive(object, key) != NULL;
+            }
+            if (added_before)
                 cJSON_DeleteItemFromObjectCaseSensitive(object, key);
-            cJSON_AddItemToObject(object, key, value);
+            /* A listed member's key is the spec's static name: no copy. */
+            if (child)
+                cJSON_AddItemToObjectCS(object, child->name, value);
+            else
+                cJSON_AddItemToObject(object, key, value);
             if (key != key_buffer)
                 free(key);
         }

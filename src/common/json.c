@@ -1,5 +1,8 @@
 #include "common/json.h"
 
+#include <limits.h>
+#include <string.h>
+
 const cJSON *ig_json_member(const cJSON *object, const char *key)
 {
     if (!object || !cJSON_IsObject(object))
@@ -11,4 +14,46 @@ const char *ig_json_string(const cJSON *object, const char *key)
 {
     const cJSON *item = ig_json_member(object, key);
     return item && cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+bool ig_json_add_int(cJSON *object, const char *key, long long value)
+{
+    /* Digits are written from the end; the magnitude is taken as unsigned so
+     * that LLONG_MIN does not overflow. */
+    char digits[24];
+    char *p = digits + sizeof digits;
+    unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value
+                                             : (unsigned long long)value;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude > 0);
+    if (value < 0)
+        *--p = '-';
+
+    cJSON *item = cJSON_CreateRaw(p);
+    if (!item)
+        return false;
+    cJSON_AddItemToObjectCS(object, key, item);
+    return true;
+}
+
+bool ig_json_add_string_ref(cJSON *object, const char *key, const char *value)
+{
+    cJSON *item = cJSON_CreateStringReference(value);
+    if (!item)
+        return false;
+    cJSON_AddItemToObjectCS(object, key, item);
+    return true;
+}
+
+size_t ig_json_print_into(const cJSON *item, char *buffer, size_t size)
+{
+    /* cJSON may need up to 5 bytes more than the text it prints. */
+    if (size > INT_MAX)
+        size = INT_MAX;
+    if (size < 6 || !cJSON_PrintPreallocated((cJSON *)item, buffer, (int)(size - 5), 0))
+        return 0;
+    return strlen(buffer);
 }

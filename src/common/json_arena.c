@@ -13,6 +13,7 @@ struct arena {
     unsigned char *base;
     size_t used;
     bool active;
+    bool spilled; /* an allocation in this window fell back to malloc */
 };
 
 static _Thread_local struct arena thread_arena;
@@ -34,6 +35,7 @@ static void *arena_malloc(size_t size)
             arena->used += rounded;
             return pointer;
         }
+        arena->spilled = true;
     }
     return malloc(size);
 }
@@ -71,6 +73,7 @@ void ig_json_arena_begin(void)
             pthread_setspecific(arena_key, arena->base);
     }
     arena->used = 0;
+    arena->spilled = false;
     arena->active = arena->base != NULL;
 }
 
@@ -78,6 +81,19 @@ void ig_json_arena_end(void)
 {
     thread_arena.active = false;
     thread_arena.used = 0;
+}
+
+void ig_json_delete(cJSON *item)
+{
+    const struct arena *arena = &thread_arena;
+    uintptr_t address = (uintptr_t)item;
+    uintptr_t base = (uintptr_t)arena->base;
+    bool in_arena = arena->base && address >= base && address < base + ARENA_BYTES;
+    /* Nothing of this window came from malloc, so the whole tree is in the
+     * block and goes with it at ig_json_arena_end(). */
+    if (item && arena->active && !arena->spilled && in_arena)
+        return;
+    cJSON_Delete(item);
 }
 
 size_t ig_json_arena_used(void)

@@ -1,4 +1,6 @@
 #include "common/log.h"
+#include "common/json.h"
+#include "common/json_arena.h"
 #include "common/text.h"
 
 #include <cjson/cJSON.h>
@@ -57,15 +59,39 @@ bool ig_log_parse_format(const char *text, enum ig_log_format *out)
     return false;
 }
 
+/* Formatting the date costs more than the rest of a log line, so each thread
+ * keeps the text of the last second it formatted. */
+static _Thread_local struct {
+    time_t second;
+    char text[24]; /* "YYYY-MM-DDTHH:MM:SS" */
+} time_cache = {.second = -1};
+
 void ig_log_format_time(char *buf, size_t size)
 {
     struct timespec now;
-    struct tm utc;
 
     clock_gettime(CLOCK_REALTIME, &now);
-    gmtime_r(&now.tv_sec, &utc);
-    size_t used = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(buf + used, size - used, ".%03ldZ", now.tv_nsec / 1000000L);
+    if (now.tv_sec != time_cache.second) {
+        struct tm utc;
+        gmtime_r(&now.tv_sec, &utc);
+        if (strftime(time_cache.text, sizeof time_cache.text, "%Y-%m-%dT%H:%M:%S", &utc) == 0)
+            time_cache.text[0] = '\0';
+        time_cache.second = now.tv_sec;
+    }
+    unsigned milliseconds = (unsigned)(now.tv_nsec / 1000000L);
+    size_t length = strlen(time_cache.text);
+    if (size < length + 6) {
+        if (size > 0)
+            buf[0] = '\0';
+        return;
+    }
+    memcpy(buf, time_cache.text, length);
+    buf[length] = '.';
+    buf[length + 1] = (char)('0' + milliseconds / 100);
+    buf[length + 2] = (char)('0' + milliseconds / 10 % 10);
+    buf[length + 3] = (char)('0' + milliseconds % 10);
+    buf[length + 4] = 'Z';
+    buf[length + 5] = '\0';
 }
 
 /* Asynchronous mode: request threads append whole lines to `pending` and a
@@ -174,14 +200,12 @@ void ig_log_stop_async(void)
     pthread_mutex_unlock(&log_lock);
 }
 
-static void write_line(const char *line)
+static void write_text(const char *line, size_t length)
 {
-    size_t length = strlen(line);
-
     pthread_mutex_lock(&log_lock);
     FILE *out = log_stream ? log_stream : stdout;
     if (!async_log.running || async_log.stopping || length + 1 > ASYNC_BUFFER_BYTES) {
-        fputs(line, out);
+        fwrite(line, 1, length, out);
         fputc('\n', out);
         fflush(out);
         pthread_mutex_unlock(&log_lock);
@@ -196,6 +220,11 @@ static void write_line(const char *line)
     if (before == 0 || (before < ASYNC_BUFFER_BYTES / 2 && async_log.used >= ASYNC_BUFFER_BYTES / 2))
         pthread_cond_signal(&async_log.has_data);
     pthread_mutex_unlock(&log_lock);
+}
+
+static void write_line(const char *line)
+{
+    write_text(line, strlen(line));
 }
 
 /* Longer string values are cut, so that one line stays well under the
@@ -225,45 +254,60 @@ copy:;
     return buffer;
 }
 
-static void add_json_field(cJSON *object, const struct ig_log_field *field)
+/* Keys and values are referenced, not copied: the object is printed and
+ * deleted before the caller's fields go away. A value that safe_value had to
+ * rewrite is copied, because its buffer is reused for the next field. */
+static bool add_json_field(cJSON *object, const struct ig_log_field *field)
 {
     char buffer[LOG_VALUE_MAX + 4];
 
     switch (field->type) {
-    case IG_LOG_FIELD_STR:
-        if (field->s)
-            cJSON_AddStringToObject(object, field->key, safe_value(field->s, buffer, sizeof buffer));
-        else
-            cJSON_AddNullToObject(object, field->key);
-        break;
+    case IG_LOG_FIELD_STR: {
+        if (!field->s)
+            return cJSON_AddNullToObject(object, field->key) != NULL;
+        const char *value = safe_value(field->s, buffer, sizeof buffer);
+        if (value == field->s)
+            return ig_json_add_string_ref(object, field->key, value);
+        return cJSON_AddStringToObject(object, field->key, value) != NULL;
+    }
     case IG_LOG_FIELD_INT:
-        cJSON_AddNumberToObject(object, field->key, (double)field->i);
-        break;
+        return ig_json_add_int(object, field->key, field->i);
     case IG_LOG_FIELD_BOOL:
-        cJSON_AddBoolToObject(object, field->key, field->i != 0);
-        break;
+        return cJSON_AddBoolToObject(object, field->key, field->i != 0) != NULL;
     case IG_LOG_FIELD_DOUBLE:
-        cJSON_AddNumberToObject(object, field->key, field->d);
-        break;
+        return cJSON_AddNumberToObject(object, field->key, field->d) != NULL;
     case IG_LOG_FIELD_NONE:
         break;
     }
+    return true;
 }
+
+/* Most lines fit here and need no allocation to print. */
+#define LINE_BUFFER_BYTES (16 * 1024)
+static _Thread_local char line_buffer[LINE_BUFFER_BYTES];
 
 static void log_json(const char *time_text, enum ig_log_level level, const char *msg,
                      const struct ig_log_field *fields, size_t count)
 {
     cJSON *object = cJSON_CreateObject();
-    if (!object)
+    bool ok = object && ig_json_add_string_ref(object, "time", time_text) &&
+              ig_json_add_string_ref(object, "level", level_names[level]) &&
+              ig_json_add_string_ref(object, "msg", msg);
+    for (size_t i = 0; ok && i < count; i++)
+        ok = add_json_field(object, &fields[i]);
+    if (!ok) {
+        ig_json_delete(object);
         goto oom;
-    cJSON_AddStringToObject(object, "time", time_text);
-    cJSON_AddStringToObject(object, "level", level_names[level]);
-    cJSON_AddStringToObject(object, "msg", msg);
-    for (size_t i = 0; i < count; i++)
-        add_json_field(object, &fields[i]);
+    }
 
+    size_t length = ig_json_print_into(object, line_buffer, sizeof line_buffer);
+    if (length > 0) {
+        ig_json_delete(object);
+        write_text(line_buffer, length);
+        return;
+    }
     char *line = cJSON_PrintUnformatted(object);
-    cJSON_Delete(object);
+    ig_json_delete(object);
     if (!line)
         goto oom;
     write_line(line);

@@ -1,6 +1,7 @@
 #include "common/text.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Length of the UTF-8 sequence starting at p (at most `left` bytes), or 0 when
@@ -68,4 +69,37 @@ size_t ig_text_sanitize(const char *text, char *out, size_t size)
     }
     out[used] = '\0';
     return used;
+}
+
+void ig_text_init(struct ig_text *text, char *buffer, size_t size)
+{
+    text->data = buffer;
+    text->size = size;
+    text->used = 0;
+    text->full = size == 0;
+    if (size > 0)
+        buffer[0] = '\0';
+}
+
+void ig_text_append_n(struct ig_text *text, const char *piece, size_t max)
+{
+    if (text->full)
+        return;
+    size_t room = text->size - 1 - text->used;
+    size_t length = strnlen(piece, max);
+    if (length > room) {
+        length = room;
+        text->full = true;
+    }
+    /* A cut inside a UTF-8 sequence drops the whole character. */
+    while (length > 0 && ((unsigned char)piece[length] & 0xC0) == 0x80)
+        length--;
+    memcpy(text->data + text->used, piece, length);
+    text->used += length;
+    text->data[text->used] = '\0';
+}
+
+void ig_text_append(struct ig_text *text, const char *piece)
+{
+    ig_text_append_n(text, piece, SIZE_MAX);
 }

@@ -1,5 +1,7 @@
 #include "policy/message.h"
 
+#include "common/text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +18,23 @@ void ig_warnings_add(struct ig_warnings *warnings, const char *text)
 void ig_policy_display_name(const char *namespace_, const char *name, const char *generate_name,
                             char *out, size_t size)
 {
+    /* Built with ig_text, not snprintf: this runs for every review. */
     char raw[600];
-    char shown_name[300];
+    struct ig_text text;
 
-    if (name && *name)
-        snprintf(shown_name, sizeof shown_name, "%s", name);
-    else if (generate_name && *generate_name)
-        snprintf(shown_name, sizeof shown_name, "%s*", generate_name);
-    else
-        snprintf(shown_name, sizeof shown_name, "(unnamed)");
-
-    if (namespace_ && *namespace_)
-        snprintf(raw, sizeof raw, "%s/%s", namespace_, shown_name);
-    else
-        snprintf(raw, sizeof raw, "%s", shown_name);
+    ig_text_init(&text, raw, sizeof raw);
+    if (namespace_ && *namespace_) {
+        ig_text_append_n(&text, namespace_, 299);
+        ig_text_append(&text, "/");
+    }
+    if (name && *name) {
+        ig_text_append_n(&text, name, 299);
+    } else if (generate_name && *generate_name) {
+        ig_text_append_n(&text, generate_name, 298);
+        ig_text_append(&text, "*");
+    } else {
+        ig_text_append(&text, "(unnamed)");
+    }
     ig_text_sanitize(raw, out, size);
 }
 
@@ -40,8 +45,11 @@ static void describe_refresh(const struct ig_policy_result *result, char *out, s
     switch (result->refresh) {
     case IG_REFRESH_INTERVAL:
         if (result->interval_text) {
+            struct ig_text text;
             ig_text_sanitize(result->interval_text, value, sizeof value);
-            snprintf(out, size, "every %s", value);
+            ig_text_init(&text, out, size);
+            ig_text_append(&text, "every ");
+            ig_text_append(&text, value);
         } else {
             snprintf(out, size, "every %g", result->interval_number);
         }
@@ -86,19 +94,27 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
                                   const struct ig_policy_result *result)
 {
     const struct ig_policy_paths *paths = ig_policy_paths(kind);
-    const char *kind_name = ig_policy_kind_name(kind);
-    char *message = NULL;
-    int length;
+    /* Every piece is bounded (the display name by its buffer), so the longest
+     * message fits. ig_text cuts rather than overflows in any case. */
+    char buffer[2048];
+    struct ig_text text;
 
+    ig_text_init(&text, buffer, sizeof buffer);
+    ig_text_append(&text, ig_policy_kind_name(kind));
+    ig_text_append(&text, " ");
+    ig_text_append(&text, display_name);
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
         quote_rotation(result, value, sizeof value);
-        length = asprintf(&message,
-                          "%s %s: the annotation %s in %s has the invalid value %s. "
-                          "Valid values: " IG_ROTATION_RECREATE
-                          " (immutable-guard recreates the immutable Secret when the backend value "
-                          "changes). Fix the value or remove the annotation.",
-                          kind_name, display_name, IG_ROTATION_ANNOTATION, paths->annotations, value);
+        const char *pieces[] = {
+            ": the annotation ", IG_ROTATION_ANNOTATION, " in ", paths->annotations,
+            " has the invalid value ", value,
+            ". Valid values: " IG_ROTATION_RECREATE
+            " (immutable-guard recreates the immutable Secret when the backend value changes). "
+            "Fix the value or remove the annotation.",
+        };
+        for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+            ig_text_append(&text, pieces[i]);
     } else {
         char refresh[160];
         describe_refresh(result, refresh, sizeof refresh);
@@ -106,16 +122,18 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
                                       ? " and then delete the existing Secret, which is already "
                                         "immutable, so that ESO creates it again"
                                       : "";
-        length = asprintf(&message,
-                          "%s %s: %s is true but it still refreshes %s, and Kubernetes rejects every "
-                          "change to an immutable Secret, so rotated values would never reach it. "
-                          "Fix it in one of three ways: add the annotation %s: " IG_ROTATION_RECREATE
-                          " to %s so that immutable-guard recreates the Secret on rotation, "
-                          "set %s: false%s, or set %s: CreatedOnce.",
-                          kind_name, display_name, paths->immutable, refresh, IG_ROTATION_ANNOTATION,
-                          paths->annotations, paths->immutable, then_delete, paths->refresh_policy);
+        const char *pieces[] = {
+            ": ", paths->immutable, " is true but it still refreshes ", refresh,
+            ", and Kubernetes rejects every change to an immutable Secret, so rotated values "
+            "would never reach it. Fix it in one of three ways: add the annotation ",
+            IG_ROTATION_ANNOTATION, ": " IG_ROTATION_RECREATE " to ", paths->annotations,
+            " so that immutable-guard recreates the Secret on rotation, set ", paths->immutable,
+            ": false", then_delete, ", or set ", paths->refresh_policy, ": CreatedOnce.",
+        };
+        for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
+            ig_text_append(&text, pieces[i]);
     }
-    return length < 0 ? NULL : message;
+    return strdup(buffer);
 }
 
 /* Add "<Kind> <name><suffix>" as one warning, shortening the name (never the

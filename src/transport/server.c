@@ -163,13 +163,18 @@ static char *error_body(unsigned code, const char *message)
     return strdup(fallback);
 }
 
-static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connection *connection,
-                                  unsigned code, const char *body, size_t length)
+/* Queue a JSON reply built on body, which MHD copies (MHD_RESPMEM_MUST_COPY)
+ * or takes and frees (MHD_RESPMEM_MUST_FREE, even on failure). */
+static enum MHD_Result queue_json_body(struct ig_server *server, struct MHD_Connection *connection,
+                                       unsigned code, char *body, size_t length,
+                                       enum MHD_ResponseMemoryMode mode)
 {
-    struct MHD_Response *response =
-        MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!response)
+    struct MHD_Response *response = MHD_create_response_from_buffer(length, body, mode);
+    if (!response) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(body);
         return MHD_NO;
+    }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (code == MHD_HTTP_SERVICE_UNAVAILABLE)
         MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
@@ -183,6 +188,12 @@ static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connectio
     if (code >= 400)
         count_error(server, code);
     return queued;
+}
+
+static enum MHD_Result queue_json(struct ig_server *server, struct MHD_Connection *connection,
+                                  unsigned code, const char *body, size_t length)
+{
+    return queue_json_body(server, connection, code, (char *)body, length, MHD_RESPMEM_MUST_COPY);
 }
 
 static bool waits_for_continue(struct MHD_Connection *connection)
@@ -570,10 +581,13 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
         ig_admission_outcome_free(&outcome);
         return queued;
     }
-    enum MHD_Result queued = queue_json(server, connection, (unsigned)outcome.http_status,
-                                        outcome.body ? outcome.body : "", outcome.body_length);
-    ig_admission_outcome_free(&outcome);
-    return queued;
+    if (!outcome.body)
+        return queue_json(server, connection, (unsigned)outcome.http_status, "", 0);
+    /* The reply body passes to MHD, which frees it after sending. */
+    char *reply = outcome.body;
+    outcome.body = NULL;
+    return queue_json_body(server, connection, (unsigned)outcome.http_status, reply,
+                           outcome.body_length, MHD_RESPMEM_MUST_FREE);
 }
 
 static struct connection *connection_state(struct MHD_Connection *connection)
