@@ -16,7 +16,7 @@ total() {
     sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$2"
 }
 
-for body in review-3k review-1m; do
+for body in review-apply review-1m; do
     count=$n
     [ "$body" = review-1m ] && count=$((n / 100))
     one=$(total "$out/$body.json" "$out/callgrind.one" 1)
@@ -25,4 +25,4 @@ for body in review-3k review-1m; do
         "instructions_per_review=$(( (many - one) / count ))"
 done
 rm -f "$out/callgrind.one"
-callgrind_annotate "$out/callgrind.review-3k.out" 2>/dev/null | sed -n '1,40p' >"$out/callgrind-top.txt"
+callgrind_annotate "$out/callgrind.review-apply.out" 2>/dev/null | sed -n '1,40p' >"$out/callgrind-top.txt"

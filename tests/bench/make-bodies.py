@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Write the benchmark request bodies into OUT_DIR.
 
-review-3k.json is the ExternalSecret CREATE review exactly as kube-apiserver
+review-apply.json is the ExternalSecret CREATE review exactly as kube-apiserver
 sends it on `kubectl apply` (managedFields and the last-applied-configuration
-annotation included). review-1m.json is the same review grown to about
+annotation included): compact JSON and one newline, as Go's JSON encoder
+writes it. The fixture it comes from is indented for reading. review-1m.json is the same review grown to about
 1 MiB with many spec.data entries, mirrored in the annotation and in
 managedFields as kubectl and the apiserver would write them.
 
@@ -51,9 +52,11 @@ def main():
     os.makedirs(out, exist_ok=True)
     with open(fixture, "rb") as f:
         raw = f.read()
-    with open(os.path.join(out, "review-3k.json"), "wb") as f:
-        f.write(raw)
-    big = grow(json.loads(raw))
+    review = json.loads(raw)
+    with open(os.path.join(out, "review-apply.json"), "w") as f:
+        json.dump(review, f, separators=(",", ":"))
+        f.write("\n")
+    big = grow(review)
     with open(os.path.join(out, "review-1m.json"), "w") as f:
         json.dump(big, f, separators=(",", ":"))
 

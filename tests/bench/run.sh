@@ -116,7 +116,7 @@ start_server() {
     # Ready when a real review gets the expected denial (nginx: the fixed reply).
     for _ in $(seq 1 100); do
         reply=$(curl -sk --max-time 2 -H 'Content-Type: application/json' \
-            --data-binary "@$out/review-3k.json" "https://127.0.0.1:$2/validate" 2>/dev/null)
+            --data-binary "@$out/review-apply.json" "https://127.0.0.1:$2/validate" 2>/dev/null)
         case $reply in
             *'"allowed":false'* | *'"allowed": false'*) return 0 ;;
         esac
@@ -130,14 +130,14 @@ run_load() {
     # $1 load, $2 port, $3 seconds; prints the RESULT line
     url=https://127.0.0.1:$2/validate
     case $1 in
-        ka16) BENCH_BODY=$out/review-3k.json wrk -t2 -c16 -d"$3"s --timeout 5s -s tests/bench/post.lua "$url" ;;
-        ka64) BENCH_BODY=$out/review-3k.json wrk -t2 -c64 -d"$3"s --timeout 5s -s tests/bench/post.lua "$url" ;;
+        ka16) BENCH_BODY=$out/review-apply.json wrk -t2 -c16 -d"$3"s --timeout 5s -s tests/bench/post.lua "$url" ;;
+        ka64) BENCH_BODY=$out/review-apply.json wrk -t2 -c64 -d"$3"s --timeout 5s -s tests/bench/post.lua "$url" ;;
         big16) BENCH_BODY=$out/review-1m.json wrk -t2 -c16 -d"$3"s --timeout 10s -s tests/bench/post.lua "$url" ;;
         # wrk resumes TLS sessions on reconnect, so loadgen does the
         # new-connection loads: a full handshake for every request.
-        new1) "$out/loadgen" 127.0.0.1 "$2" 0 "$3" 1 "$out/review-3k.json" close ;;
-        new8) "$out/loadgen" 127.0.0.1 "$2" 0 "$3" 8 "$out/review-3k.json" close ;;
-        rate*) "$out/loadgen" 127.0.0.1 "$2" "$rate" "$3" 8 "$out/review-3k.json" ;;
+        new1) "$out/loadgen" 127.0.0.1 "$2" 0 "$3" 1 "$out/review-apply.json" close ;;
+        new8) "$out/loadgen" 127.0.0.1 "$2" 0 "$3" 8 "$out/review-apply.json" close ;;
+        rate*) "$out/loadgen" 127.0.0.1 "$2" "$rate" "$3" 8 "$out/review-apply.json" ;;
     esac | grep '^RESULT'
 }
 
@@ -151,7 +151,7 @@ if [ ! -x bin/immutable-guard ]; then
     echo "bench: bin/immutable-guard is missing; run make first" >&2
     exit 1
 fi
-"$out/review-tool" validate enforce <"$out/review-3k.json" 2>/dev/null |
+"$out/review-tool" validate enforce <"$out/review-apply.json" 2>/dev/null |
     python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["reply"], separators=(",", ":")))' \
         | sed "s/'/\\\\'/g" >"$out/reply.json" || exit 1
 
