@@ -762,6 +762,16 @@ static void register_metrics(struct ig_server *server)
     }
 }
 
+/* Leave the path as sent. libmicrohttpd percent-decodes it by default, so
+ * "/%76alidate" would be served as /validate and logged decoded. No handler
+ * reads query arguments, which this also leaves undecoded. */
+static size_t keep_escapes(void *cls, struct MHD_Connection *connection, char *text)
+{
+    (void)cls;
+    (void)connection;
+    return strlen(text);
+}
+
 /* Start one worker: a daemon without a listening socket and with one poll()
  * thread, fed by the acceptor.
  *
@@ -793,6 +803,7 @@ static bool start_worker(struct ig_server *server, struct ig_worker *worker)
         MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
         MHD_OPTION_NOTIFY_COMPLETED, on_request_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, worker,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
         MHD_OPTION_END);
     return worker->daemon != NULL;
 }

@@ -558,8 +558,10 @@ Test(transport, unknown_path_404)
     CURL *curl = curl_easy_init();
     struct reply reply;
 
-    const char *paths[] = {"/", "/validate/", "/healthz", "/mutate-x?timeout=10s"};
-    for (size_t i = 0; i < 4; i++) {
+    /* Percent-encoded forms of the real paths are other paths. */
+    const char *paths[] = {"/", "/validate/", "/healthz", "/mutate-x?timeout=10s",
+                           "/%76alidate", "/mutat%65?timeout=10s", "/validate%2F"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         post(curl, "a", &server, paths[i], "application/json", review_v1, strlen(review_v1),
              &reply);
         assert_status_body(&reply, 404, "NotFound");
