@@ -24,7 +24,9 @@ bool ig_json_add_int(cJSON *object, const char *key, long long value);
 bool ig_json_add_string_ref(cJSON *object, const char *key, const char *value);
 
 /* Print item without whitespace into buffer (size bytes). Returns the length
- * printed, NUL excluded, or 0 when the text does not fit. */
+ * printed, NUL excluded, or 0 when it does not fit. cJSON reserves a few
+ * bytes beyond the text while it prints, so a buffer just one byte longer
+ * than the text can still be too small. */
 size_t ig_json_print_into(const cJSON *item, char *buffer, size_t size);
 
 #endif

@@ -35,7 +35,10 @@ bool ig_json_add_int(cJSON *object, const char *key, long long value)
     cJSON *item = cJSON_CreateRaw(p);
     if (!item)
         return false;
-    cJSON_AddItemToObjectCS(object, key, item);
+    if (!cJSON_AddItemToObjectCS(object, key, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
     return true;
 }
 
@@ -44,16 +47,18 @@ bool ig_json_add_string_ref(cJSON *object, const char *key, const char *value)
     cJSON *item = cJSON_CreateStringReference(value);
     if (!item)
         return false;
-    cJSON_AddItemToObjectCS(object, key, item);
+    if (!cJSON_AddItemToObjectCS(object, key, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
     return true;
 }
 
 size_t ig_json_print_into(const cJSON *item, char *buffer, size_t size)
 {
-    /* cJSON may need up to 5 bytes more than the text it prints. */
     if (size > INT_MAX)
         size = INT_MAX;
-    if (size < 6 || !cJSON_PrintPreallocated((cJSON *)item, buffer, (int)(size - 5), 0))
+    if (size < 6 || !cJSON_PrintPreallocated((cJSON *)item, buffer, (int)size, 0))
         return 0;
     return strlen(buffer);
 }

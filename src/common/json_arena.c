@@ -29,7 +29,9 @@ static void *arena_malloc(size_t size)
 {
     struct arena *arena = &thread_arena;
     if (arena->active && arena->base) {
-        size_t rounded = (size + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
+        /* A zero-byte request still takes a slot, so that it gets an
+         * address of its own inside the block. */
+        size_t rounded = size == 0 ? ALIGNMENT : (size + ALIGNMENT - 1) & ~(size_t)(ALIGNMENT - 1);
         if (rounded >= size && rounded <= ARENA_BYTES - arena->used) {
             void *pointer = arena->base + arena->used;
             arena->used += rounded;

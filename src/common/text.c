@@ -71,6 +71,21 @@ size_t ig_text_sanitize(const char *text, char *out, size_t size)
     return used;
 }
 
+/* The length of the longest prefix of text[0, length) that does not end
+ * inside a UTF-8 sequence. Only those bytes are read: text may go on past
+ * length without a NUL. */
+static size_t whole_characters(const char *text, size_t length)
+{
+    size_t start = length;
+    while (start > 0 && length - start < 3 && ((unsigned char)text[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return length;
+    unsigned char lead = (unsigned char)text[start - 1];
+    size_t needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return needed > length - start + 1 ? start - 1 : length;
+}
+
 void ig_text_init(struct ig_text *text, char *buffer, size_t size)
 {
     text->data = buffer;
@@ -91,9 +106,7 @@ void ig_text_append_n(struct ig_text *text, const char *piece, size_t max)
         length = room;
         text->full = true;
     }
-    /* A cut inside a UTF-8 sequence drops the whole character. */
-    while (length > 0 && ((unsigned char)piece[length] & 0xC0) == 0x80)
-        length--;
+    length = whole_characters(piece, length);
     memcpy(text->data + text->used, piece, length);
     text->used += length;
     text->data[text->used] = '\0';

@@ -1031,3 +1031,45 @@ Test(log_time, size_zero_writes_nothing)
     ig_log_format_time(buffer, 0);
     assert_guard_intact(buffer, 0);
 }
+
+Test(text, append_n_reads_no_byte_past_max)
+{
+    /* The piece has no NUL: only max bytes may be read (ASan checks it). */
+    char *piece = malloc(3);
+    cr_assert_not_null(piece);
+    memcpy(piece, "abc", 3);
+    char buffer[16];
+    struct ig_text text;
+    ig_text_init(&text, buffer, sizeof buffer);
+    ig_text_append_n(&text, piece, 3);
+    cr_assert_str_eq(buffer, "abc");
+    free(piece);
+}
+
+Test(text, append_n_unterminated_cut_in_character)
+{
+    /* "a" then the first two bytes of U+20AC, with no NUL after them. */
+    char *piece = malloc(3);
+    cr_assert_not_null(piece);
+    memcpy(piece, "a\xE2\x82", 3);
+    char buffer[16];
+    struct ig_text text;
+    ig_text_init(&text, buffer, sizeof buffer);
+    ig_text_append_n(&text, piece, 3);
+    cr_assert_str_eq(buffer, "a");
+    free(piece);
+}
+
+Test(json, add_int_to_null_object_fails)
+{
+    cr_assert_not(ig_json_add_int(NULL, "n", 1));
+}
+
+Test(json, add_string_ref_null_key_fails)
+{
+    cJSON *object = cJSON_CreateObject();
+    cr_assert_not_null(object);
+    cr_assert_not(ig_json_add_string_ref(object, NULL, "v"));
+    cr_assert_null(object->child);
+    cJSON_Delete(object);
+}
