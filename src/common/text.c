@@ -82,8 +82,17 @@ static size_t whole_characters(const char *text, size_t length)
     if (start == 0)
         return length;
     unsigned char lead = (unsigned char)text[start - 1];
-    size_t needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    return needed > length - start + 1 ? start - 1 : length;
+    size_t needed = 1;
+    if (lead >= 0xF0)
+        needed = 4;
+    else if (lead >= 0xE0)
+        needed = 3;
+    else if (lead >= 0xC0)
+        needed = 2;
+    /* The sequence has its lead byte and length - start continuation bytes. */
+    if (needed > length - start + 1)
+        return start - 1;
+    return length;
 }
 
 void ig_text_init(struct ig_text *text, char *buffer, size_t size)
