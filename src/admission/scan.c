@@ -141,7 +141,8 @@ static const bool string_stop[256] = {
 };
 
 /* Return the first byte at or after p that ends a plain run, or end. */
-static const unsigned char *skip_plain_run(const unsigned char *p, const unsigned char *end)
+static inline __attribute__((always_inline)) const unsigned char *
+skip_plain_run(const unsigned char *p, const unsigned char *end)
 {
 #if defined(__SSE2__)
     /* Sixteen bytes at a time: a quote, a backslash or a byte <= 0x1f stops the run. */

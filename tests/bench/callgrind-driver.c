@@ -1,6 +1,7 @@
 /* Benchmark driver: decide one AdmissionReview N times through
  * ig_admission_handle, as the server does for POST /validate (enforce mode,
- * decision logged at info level to /dev/null). Run under callgrind by
+ * decision logged at info level through the asynchronous writer, to
+ * /dev/null). Run under callgrind by
  * tests/bench/callgrind.sh to count instructions per review.
  *
  *   callgrind-driver REVIEW_FILE N */
@@ -38,6 +39,10 @@ int main(int argc, char **argv)
     FILE *sink = fopen("/dev/null", "w");
     if (sink)
         ig_log_set_stream(sink);
+    if (!ig_log_start_async()) {
+        fprintf(stderr, "callgrind-driver: failed to start the log writer\n");
+        return 1;
+    }
     struct ig_admission_config config = {.mode = IG_MODE_ENFORCE};
     int status = 0;
     for (long i = 0; i < iterations; i++) {
@@ -49,6 +54,7 @@ int main(int argc, char **argv)
         status = outcome.http_status;
         ig_admission_outcome_free(&outcome);
     }
+    ig_log_stop_async();
     if (sink)
         fclose(sink);
     printf("http_status=%d iterations=%ld\n", status, iterations);
