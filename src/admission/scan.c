@@ -267,6 +267,25 @@ static bool is_hex_digit(unsigned char c)
     return hex_value((char)c) >= 0;
 }
 
+/* Step over the escape sequence at p (a backslash): the position after it,
+ * or NULL when it is not a valid JSON escape. */
+static const unsigned char *skip_escape(const unsigned char *p, const unsigned char *end)
+{
+    if (end - p < 2)
+        return NULL;
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        return p + 2;
+    case 'u':
+        if (end - p < 6 || !is_hex_digit(p[2]) || !is_hex_digit(p[3]) || !is_hex_digit(p[4]) ||
+            !is_hex_digit(p[5]))
+            return NULL;
+        return p + 6;
+    default:
+        return NULL;
+    }
+}
+
 /* Validate and skip a string starting at its opening quote, decoding nothing:
  * the path for the bulk of a review (managedFields, the last-applied
  * annotation), which is read only to check that it is valid JSON. */
@@ -278,31 +297,54 @@ static bool skip_string(struct scanner *s)
     if (p >= end || *p != '"')
         return false;
     p++;
-    for (;;) {
-        p = skip_plain_run(p, end);
-        if (p >= end || *p != '\\') {
-            if (p < end && *p == '"') {
-                s->p = (const char *)p + 1;
+#if defined(__SSE2__)
+    /* Sixteen bytes at a time. The escapes of a chunk are stepped over
+     * through its mask, without loading it again: the last-applied
+     * annotation is JSON inside a string, with an escaped quote every few
+     * bytes. */
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
+        stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
+        unsigned int mask = (unsigned int)_mm_movemask_epi8(stops);
+        const unsigned char *next_chunk = p + 16;
+        while (mask != 0) {
+            const unsigned char *stop = p + __builtin_ctz(mask);
+            if (*stop == '"') {
+                s->p = (const char *)stop + 1;
                 return true;
             }
-            break; /* the end of input or a control character */
-        }
-        if (end - p < 2)
-            break;
-        switch (p[1]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-            p += 2;
-            continue;
-        case 'u':
-            if (end - p < 6 || !is_hex_digit(p[2]) || !is_hex_digit(p[3]) || !is_hex_digit(p[4]) ||
-                !is_hex_digit(p[5]))
+            const unsigned char *after = *stop == '\\' ? skip_escape(stop, end) : NULL;
+            if (!after) {
+                s->p = (const char *)stop; /* a control character or an invalid escape */
+                return false;
+            }
+            size_t consumed = (size_t)(after - p);
+            if (consumed >= 16) {
+                next_chunk = after;
                 break;
-            p += 6;
-            continue;
-        default:
-            break;
+            }
+            mask &= ~0u << consumed;
         }
-        break;
+        p = next_chunk;
+    }
+#endif
+    while (p < end) {
+        if (!string_stop[*p]) {
+            p++;
+            continue;
+        }
+        if (*p == '"') {
+            s->p = (const char *)p + 1;
+            return true;
+        }
+        const unsigned char *after = *p == '\\' ? skip_escape(p, end) : NULL;
+        if (!after)
+            break;
+        p = after;
     }
     s->p = (const char *)p;
     return false;

@@ -1,5 +1,6 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +176,76 @@ Test(scan, depth_limit_is_reported)
     cr_assert(too_deep);
     cr_assert_null(ig_review_scan("[1,]", 4, NULL, &too_deep));
     cr_assert_not(too_deep);
+}
+
+/* The same texts as the value of a member the scanner skips, which takes the
+ * validate-only path. */
+Test(scan, skipped_member_validates_like_kept)
+{
+    char text[256];
+    for (size_t i = 0; i < sizeof valid_texts / sizeof valid_texts[0]; i++) {
+        if (valid_texts[i][0] == ' ')
+            continue;
+        snprintf(text, sizeof text, "{\"unread\":%s,\"kind\":\"AdmissionReview\"}", valid_texts[i]);
+        cJSON *tree = scan(text);
+        cr_assert_not_null(tree, "rejected valid JSON %s", text);
+        cJSON_Delete(tree);
+    }
+    for (size_t i = 0; i < sizeof invalid_texts / sizeof invalid_texts[0]; i++) {
+        if (invalid_texts[i][0] == '\0' || invalid_texts[i][0] == ' ' ||
+            strcmp(invalid_texts[i], "{} {}") == 0 || strcmp(invalid_texts[i], "[1]]") == 0)
+            continue; /* not a value on its own, or valid up to the member's end */
+        snprintf(text, sizeof text, "{\"unread\":%s}", invalid_texts[i]);
+        cJSON *tree = scan(text);
+        cr_assert_null(tree, "accepted invalid JSON %s", text);
+    }
+}
+
+/* Escapes at every offset of a long skipped string, so that each falls at
+ * every place in and across the scanner's 16-byte chunks. */
+Test(scan, skipped_string_escapes_at_every_offset)
+{
+    static const struct {
+        const char *escape;
+        bool valid;
+    } cases[] = {
+        {"\\\"", true},  {"\\\\", true},    {"\\/", true},     {"\\n", true},
+        {"\\u00e9", true}, {"\\uD83D", true}, {"\\x", false},    {"\\u12G4", false},
+        {"\t", false},   {"\x01", false},   {"\\", false},
+    };
+    char text[256];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int offset = 0; offset < 48; offset++) {
+            int used = snprintf(text, sizeof text, "{\"unread\":\"%.*s%s%s\"}", offset,
+                                "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+                                cases[c].escape, "0123456789abcdefghijklmnopqrstuv");
+            cr_assert_lt(used, (int)sizeof text);
+            cJSON *tree = scan(text);
+            if (cases[c].valid)
+                cr_assert_not_null(tree, "rejected %s", text);
+            else
+                cr_assert_null(tree, "accepted %s", text);
+            cJSON_Delete(tree);
+        }
+    }
+}
+
+/* An escaped backslash right before the closing quote ends the string there;
+ * a lone backslash before it escapes the quote, so the string runs on. */
+Test(scan, skipped_string_backslash_before_quote)
+{
+    for (int offset = 0; offset < 40; offset++) {
+        char text[128];
+        snprintf(text, sizeof text, "{\"unread\":\"%.*s\\\\\",\"kind\":\"x\"}", offset,
+                 "abcdefghijklmnopqrstuvwxyzabcdefghijklmn");
+        cJSON *tree = scan(text);
+        cr_assert_not_null(tree, "rejected %s", text);
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(tree, "kind")->valuestring, "x");
+        cJSON_Delete(tree);
+
+        snprintf(text, sizeof text, "{\"unread\":\"%.*s\\\"}", offset,
+                 "abcdefghijklmnopqrstuvwxyzabcdefghijklmn");
+        tree = scan(text);
+        cr_assert_null(tree, "accepted %s", text);
+    }
 }
