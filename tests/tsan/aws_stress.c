@@ -562,10 +562,17 @@ static cJSON *load_json(const char *path)
     return json;
 }
 
-/* Write a web identity token to a new temporary file and store its path in path. */
+/* Write a web identity token to a new file in TMPDIR (else /tmp) and store
+ * its path in path. run-aws.sh points TMPDIR at a folder it removes on exit,
+ * so the file goes away also when ThreadSanitizer halts the driver. */
 static bool write_token_file(char *path, size_t size)
 {
-    snprintf(path, size, "/tmp/ig-aws-tsan-token.XXXXXX");
+    const char *folder = getenv("TMPDIR");
+    if (!folder || !*folder)
+        folder = "/tmp";
+    int n = snprintf(path, size, "%s/ig-aws-tsan-token.XXXXXX", folder);
+    if (n < 0 || (size_t)n >= size)
+        return false;
     int fd = mkstemp(path);
     if (fd < 0)
         return false;
@@ -586,7 +593,7 @@ int main(int argc, char **argv)
     const char *moto_url = argv[2];
     cJSON *fixture = use_moto ? load_json(argv[3]) : NULL;
     if (use_moto && !fixture) {
-        fprintf(stderr, "aws_stress: the moto fixture %s is missing or not JSON; create it with moto_setup.py\n",
+        fprintf(stderr, "aws_stress: the moto fixture %s is missing or not JSON. Create it with moto_setup.py\n",
                 argv[3]);
         return 2;
     }
@@ -598,7 +605,7 @@ int main(int argc, char **argv)
         log_path = "/dev/null";
     FILE *sink = fopen(log_path, "a");
     if (!sink) {
-        fprintf(stderr, "aws_stress: opening the log file %s failed; set IG_TEST_LOG_FILE to a writable path\n",
+        fprintf(stderr, "aws_stress: opening the log file %s failed. Set IG_TEST_LOG_FILE to a writable path\n",
                 log_path);
         cJSON_Delete(fixture);
         return 2;
@@ -610,7 +617,7 @@ int main(int argc, char **argv)
 
     run_http_init();
 
-    char token_file[64];
+    char token_file[4096];
     bool have_token = write_token_file(token_file, sizeof token_file);
     check(have_token, "cannot write the web identity token file");
 

@@ -70,9 +70,9 @@ fault_url="http://127.0.0.1:$(cat "$work/fault.port")"
 if [ -n "$moto_url" ]; then
     python3 "$aws_tests/moto_setup.py" "$moto_url" "$work/fixture.json" >"$work/setup.log" 2>&1 ||
         fail "creating the moto fixture failed; the logs follow"
-    IG_TEST_LOG_FILE=$work/client.log "$driver" "$fault_url" "$moto_url" "$work/fixture.json"
+    TMPDIR=$work IG_TEST_LOG_FILE=$work/client.log "$driver" "$fault_url" "$moto_url" "$work/fixture.json"
 else
-    IG_TEST_LOG_FILE=$work/client.log "$driver" "$fault_url" -
+    TMPDIR=$work IG_TEST_LOG_FILE=$work/client.log "$driver" "$fault_url" -
 fi
 status=$?
 [ "$status" -eq 66 ] && echo "ThreadSanitizer reported a race (exit status 66); the report is above"
