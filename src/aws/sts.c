@@ -1,6 +1,8 @@
 #include "aws/sts.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
@@ -108,6 +110,14 @@ static void wipe_text(xmlNode *node)
     }
 }
 
+/* libxml2 2.9 expects xmlInitParser() once before threads parse. */
+static pthread_once_t xml_init_once = PTHREAD_ONCE_INIT;
+
+static void init_xml(void)
+{
+    xmlInitParser();
+}
+
 static char *child_text(xmlNode *parent, const char *name)
 {
     xmlNode *child = find_child(parent, name);
@@ -132,6 +142,7 @@ int ig_aws_sts_parse_credentials(const char *xml, size_t length, struct ig_aws_c
     }
     /* NONET: no network fetches; no entity substitution (NOENT is not set);
      * NODICT keeps text out of the shared dictionary so it can be wiped. */
+    pthread_once(&xml_init_once, init_xml);
     xmlDoc *doc = xmlReadMemory(xml, (int)length, "sts.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NODICT | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {

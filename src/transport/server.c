@@ -764,9 +764,9 @@ static void register_metrics(struct ig_server *server)
 
 /* Each connection's libmicrohttpd memory pool: the request line and
  * headers, the read buffer and the reply headers. libmicrohttpd zeroes the
- * whole pool after every request, so its default of 32 KiB cost more than
- * the TLS record work of a small review. 16 KiB still holds headers far
- * larger than an apiserver sends (about 300 bytes). */
+ * whole pool after every request, so a smaller pool means less to zero
+ * (the default is 32 KiB). Headers up to 16 KiB still fit, far more than
+ * the few hundred bytes an apiserver sends. */
 #define CONNECTION_MEMORY_BYTES (16 * 1024)
 
 /* Leave the path as sent. libmicrohttpd percent-decodes it by default, so
