@@ -3,7 +3,7 @@
 # Not part of `make test`; results and method are in tests/bench/README.md.
 #
 #   make bench                     BENCH_ROUNDS=3 BENCH_SECONDS=10 by default
-#   make bench-callgrind           instructions per 3 KB review
+#   make bench-callgrind           instructions per review (apply-time and 1 MiB)
 BENCH_OUT := build/bench
 
 .PHONY: bench bench-callgrind

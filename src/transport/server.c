@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +94,7 @@ struct request {
     bool rejected;      /* an error reply is queued; any body is dropped */
     bool replied_early; /* an error was written mid-body; the connection will close */
     size_t drained;
+    bool corked;           /* the reply is held in GnuTLS until the request completes */
     unsigned pending_code; /* error to reply once the request is read, or 0 */
     char pending_message[512];
     struct timespec started; /* when the headers were complete */
@@ -548,6 +552,52 @@ static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connect
     return MHD_YES;
 }
 
+static gnutls_session_t tls_session(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info ? (gnutls_session_t)info->tls_session : NULL;
+}
+
+/* libmicrohttpd 0.9.75 writes a TLS reply's headers and body with two
+ * gnutls_record_send() calls, so the client decrypts two records (an OpenSSL
+ * client without read-ahead reads twice per record). Corking the session
+ * keeps both in GnuTLS, and send_corked_reply() sends them as one record
+ * once libmicrohttpd has handed over the whole reply. */
+static void cork_reply(struct MHD_Connection *connection, struct request *request)
+{
+    gnutls_session_t session = tls_session(connection);
+    if (!session)
+        return;
+    gnutls_record_cork(session);
+    request->corked = true;
+}
+
+/* Send the corked reply. libmicrohttpd corked the TCP socket for the
+ * headers and pushed it before this data existed, so the socket is uncorked
+ * here. A reply that cannot go out whole at once means the client left
+ * earlier replies unread, which only a pipelining client can do. Its
+ * connection is shut down, because a later write would follow a partial
+ * record. */
+static void send_corked_reply(struct MHD_Connection *connection)
+{
+    gnutls_session_t session = tls_session(connection);
+    const union MHD_ConnectionInfo *fd_info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!session || !fd_info)
+        return;
+    int fd = fd_info->connect_fd;
+    int sent = gnutls_record_uncork(session, 0);
+    if (sent < 0 || gnutls_record_check_corked(session) > 0) {
+        ig_debug("reply could not be sent at once; the connection was shut down",
+                 IG_F_STR("error", sent < 0 ? gnutls_strerror(sent) : "partial write"));
+        shutdown(fd, SHUT_RDWR);
+        return;
+    }
+    int off = 0;
+    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+}
+
 static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Connection *connection,
                                       struct request *request)
 {
@@ -583,6 +633,7 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
     }
     if (!outcome.body)
         return queue_json(server, connection, (unsigned)outcome.http_status, "", 0);
+    cork_reply(connection, request);
     /* The reply body passes to MHD, which frees it after sending. */
     char *reply = outcome.body;
     outcome.body = NULL;
@@ -640,6 +691,8 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
                                      KEEP_ALIVE_DEADLINE_SLACK_S);
     if (!request)
         return;
+    if (request->corked)
+        send_corked_reply(connection);
     /* libmicrohttpd calls this for every request the handler has seen, also
      * when the client aborts or the connection is closed on an error, so the
      * reservation is returned on every path. */

@@ -10,8 +10,8 @@ import sys
 from collections import defaultdict
 
 LOAD_NAMES = {
-    "ka16": "keep-alive, 16 connections, 3 KB review",
-    "ka64": "keep-alive, 64 connections, 3 KB review",
+    "ka16": "keep-alive, 16 connections, 2.3 KB apply-time review",
+    "ka64": "keep-alive, 64 connections, 2.3 KB apply-time review",
     "big16": "keep-alive, 16 connections, 1 MiB review",
     "new1": "new TLS connection per request, 1 client",
     "new8": "new TLS connection per request, 8 clients",

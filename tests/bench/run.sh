@@ -122,7 +122,7 @@ start_server() {
         esac
         sleep 0.1
     done
-    echo "bench: $1 did not deny the 3 KB review on port $2; last reply: $reply" >&2
+    echo "bench: $1 did not deny the apply-time review on port $2; last reply: $reply" >&2
     return 1
 }
 
@@ -145,7 +145,7 @@ field() {
     echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-# nginx replies with immutable-guard's own reply to the 3 KB review, so that
+# nginx replies with immutable-guard's own reply to the apply-time review, so that
 # the reply size is the same for every server.
 if [ ! -x bin/immutable-guard ]; then
     echo "bench: bin/immutable-guard is missing; run make first" >&2

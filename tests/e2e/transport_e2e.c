@@ -2257,6 +2257,109 @@ Test(transport, hello_trickle_cut)
     stop_server_cleanly(&server);
 }
 
+static void post_small_review(const struct server *server);
+
+/* Send one review on a raw TLS connection and return what the first
+ * gnutls_record_recv() gives, which is at most one TLS record. */
+static size_t first_record_of_reply(struct tls_client *client, const char *extra_header,
+                                    char *out, size_t size)
+{
+    char request[4096];
+    int length = snprintf(request, sizeof request,
+                          "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                          extra_header, strlen(review_v1), review_v1);
+    cr_assert_lt(length, (int)sizeof request);
+    cr_assert(tls_client_send(client, request, (size_t)length), "the server closed the connection");
+    ssize_t received;
+    do {
+        received = gnutls_record_recv(client->session, out, size - 1);
+    } while (received == GNUTLS_E_AGAIN || received == GNUTLS_E_INTERRUPTED);
+    cr_assert_gt(received, 0, "no reply: %s", gnutls_strerror((int)received));
+    out[received] = '\0';
+    return (size_t)received;
+}
+
+/* The reply's headers and body arrive in one TLS record, on keep-alive and
+ * on Connection: close, so the client decrypts and reads once. */
+Test(transport, reply_in_one_tls_record)
+{
+    struct server server;
+    start_server(&server, "one-record", NULL);
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    char record[16384 + 1];
+
+    for (int i = 0; i < 3; i++) {
+        size_t length = first_record_of_reply(&client, "", record, sizeof record);
+        const char *body = strstr(record, "\r\n\r\n");
+        cr_assert_not_null(body, "request %d: the first record holds no complete header", i);
+        body += 4;
+        const char *declared = strstr(record, "Content-Length:");
+        cr_assert_not_null(declared);
+        unsigned long content_length = strtoul(declared + strlen("Content-Length:"), NULL, 10);
+        cr_assert_eq((size_t)(record + length - body), content_length,
+                     "request %d: the first record holds %zu of %lu body bytes", i,
+                     (size_t)(record + length - body), content_length);
+        cr_assert_not_null(strstr(body, "\"allowed\":true"));
+    }
+
+    size_t length = first_record_of_reply(&client, "Connection: close\r\n", record, sizeof record);
+    const char *body = strstr(record, "\r\n\r\n");
+    cr_assert_not_null(body);
+    cr_assert_not_null(strstr(body, "\"allowed\":true"), "reply before close: %.*s", (int)length,
+                       record);
+    cr_assert(tls_client_wait_closed(&client, 5000), "the connection stayed open after close");
+    tls_client_close(&client);
+    stop_server_cleanly(&server);
+}
+
+/* A client that pipelines requests and never reads its replies fills the
+ * socket buffers. The server then shuts that connection down instead of
+ * waiting on it, and other clients are still served. */
+Test(transport, pipelining_client_that_never_reads)
+{
+    struct server server;
+    start_server(&server, "pipeline", NULL);
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    /* A short send timeout, so that a server which stopped reading without
+     * closing fails the test instead of hanging it. */
+    struct timeval send_timeout = {.tv_sec = 10};
+    setsockopt(client.fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+
+    char request[4096];
+    int length = snprintf(request, sizeof request,
+                          "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                          strlen(review_v1), review_v1);
+    cr_assert_lt(length, (int)sizeof request);
+    int sent = 0;
+    bool stalled = false;
+    double deadline = now_s() + 30;
+    while (sent < 200000 && now_s() < deadline && !client.closed && !stalled) {
+        double started = now_s();
+        ssize_t written;
+        do {
+            written = gnutls_record_send(client.session, request, (size_t)length);
+            /* Only a send that waited out its timeout means the server
+             * stopped reading; an interrupted one is retried. */
+            stalled = written == GNUTLS_E_AGAIN && now_s() - started >= 9;
+        } while ((written == GNUTLS_E_AGAIN || written == GNUTLS_E_INTERRUPTED) && !stalled);
+        if (written < 0 && !stalled)
+            client.closed = true;
+        else if (written >= 0)
+            sent++;
+    }
+    cr_assert_not(stalled, "the server stopped reading after %d requests without closing", sent);
+    cr_assert(client.closed, "the server still read after %d unread replies", sent);
+    cr_log_info("the server shut the connection down after %d pipelined requests", sent);
+
+    post_small_review(&server);
+    tls_client_close(&client);
+    stop_server_cleanly(&server);
+}
+
 Test(transport, keep_alive_idle_not_cut)
 {
     const char *const extra[] = {"--connection-timeout", "3", NULL};
