@@ -559,13 +559,20 @@ static gnutls_session_t tls_session(struct MHD_Connection *connection)
     return info ? (gnutls_session_t)info->tls_session : NULL;
 }
 
+#define CORK_MAX_REPLY_BYTES 8192
+
 /* libmicrohttpd 0.9.75 writes a TLS reply's headers and body with two
  * gnutls_record_send() calls, so the client decrypts two records (an OpenSSL
  * client without read-ahead reads twice per record). Corking the session
  * keeps both in GnuTLS, and send_corked_reply() sends them as one record
  * once libmicrohttpd has handed over the whole reply. */
-static void cork_reply(struct MHD_Connection *connection, struct request *request)
+static void cork_reply(struct MHD_Connection *connection, struct request *request,
+                       size_t body_length)
 {
+    /* A larger reply (only a client's own oversized fields make one) might
+     * not fit an empty socket buffer at once, so it takes the plain path. */
+    if (body_length > CORK_MAX_REPLY_BYTES)
+        return;
     gnutls_session_t session = tls_session(connection);
     if (!session)
         return;
@@ -633,7 +640,7 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
     }
     if (!outcome.body)
         return queue_json(server, connection, (unsigned)outcome.http_status, "", 0);
-    cork_reply(connection, request);
+    cork_reply(connection, request, outcome.body_length);
     /* The reply body passes to MHD, which frees it after sending. */
     char *reply = outcome.body;
     outcome.body = NULL;

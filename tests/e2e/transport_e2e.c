@@ -2314,6 +2314,40 @@ Test(transport, reply_in_one_tls_record)
     stop_server_cleanly(&server);
 }
 
+/* A reply too large to cork (a client's own 12,000-character uid makes one)
+ * still arrives whole. */
+Test(transport, large_reply_not_corked)
+{
+    struct server server;
+    start_server(&server, "large-reply", NULL);
+    char uid[12001];
+    memset(uid, 'u', sizeof uid - 1);
+    uid[sizeof uid - 1] = '\0';
+    cJSON *review = cJSON_Parse(review_v1);
+    cr_assert_not_null(review);
+    cJSON *request = cJSON_GetObjectItemCaseSensitive(review, "request");
+    cJSON_ReplaceItemInObjectCaseSensitive(request, "uid", cJSON_CreateString(uid));
+    char *body = cJSON_PrintUnformatted(review);
+    cr_assert_not_null(body);
+
+    CURL *curl = curl_easy_init();
+    struct reply reply;
+    for (int i = 0; i < 2; i++) {
+        post(curl, "a", &server, "/validate", "application/json", body, strlen(body), &reply);
+        cr_assert_eq(reply.status, 200);
+        cJSON *parsed = cJSON_Parse(reply.body);
+        cr_assert_not_null(parsed, "reply is not JSON: %.200s", reply.body);
+        const cJSON *response = cJSON_GetObjectItemCaseSensitive(parsed, "response");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(response, "uid")->valuestring, uid);
+        cJSON_Delete(parsed);
+        reply_free(&reply);
+    }
+    curl_easy_cleanup(curl);
+    cJSON_free(body);
+    cJSON_Delete(review);
+    stop_server_cleanly(&server);
+}
+
 /* A client that pipelines requests and never reads its replies fills the
  * socket buffers. The server then shuts that connection down instead of
  * waiting on it, and other clients are still served. */
