@@ -10,6 +10,14 @@
  * number of bytes written, without the NUL. */
 size_t ig_text_sanitize(const char *text, char *out, size_t size);
 
+/* Like ig_text_sanitize(), but control characters are kept: only invalid
+ * UTF-8 becomes '?'. For output that escapes control characters itself. */
+size_t ig_text_valid_utf8(const char *text, char *out, size_t size);
+
+/* True when ig_text_sanitize() would copy text unchanged: valid UTF-8
+ * without control characters. */
+bool ig_text_is_clean(const char *text);
+
 /* Text joined from pieces in a caller's buffer, always NUL-terminated. A
  * piece that does not fit is cut before the first byte of the character that
  * would cross the end, and later pieces are dropped. */

@@ -16,6 +16,9 @@
 struct ig_worker {
     struct MHD_Daemon *daemon;
     atomic_uint open_connections; /* kept by the daemon's connection callback */
+    /* Handed to the daemon by the acceptor and not yet started by its
+     * thread: the acceptor adds one, the connection callback takes it back. */
+    atomic_uint queued_connections;
     void *owner;                  /* the server, for that callback */
 };
 

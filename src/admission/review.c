@@ -16,6 +16,7 @@
 #include "common/json.h"
 #include "common/json_arena.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "policy/message.h"
 #include "policy/patch.h"
 #include "policy/rule.h"
@@ -105,6 +106,14 @@ static bool decode_request(const cJSON *root, struct review_request *request, ch
     request->uid = ig_json_string(body, "uid");
     if (!request->uid || !*request->uid) {
         snprintf(error, error_size, "AdmissionReview request.uid is missing or not a string");
+        return false;
+    }
+    /* The reply echoes the uid, and JSON text must be valid UTF-8. */
+    if (!ig_text_is_clean(request->uid)) {
+        request->uid = NULL;
+        snprintf(error, error_size,
+                 "AdmissionReview request.uid contains invalid UTF-8 or control characters; "
+                 "kube-apiserver sends a UUID");
         return false;
     }
     request->operation = ig_json_string(body, "operation");
@@ -478,6 +487,11 @@ void ig_admission_outcome_free(struct ig_admission_outcome *outcome)
 
 char *ig_admission_status_body(int code, const char *reason, const char *message)
 {
+    /* Messages quote what the client sent (a path, a Content-Type), which
+     * may be any bytes: the body must stay valid UTF-8. */
+    char clean[1024];
+    ig_text_sanitize(message, clean, sizeof clean);
+    message = clean;
     cJSON *status = cJSON_CreateObject();
     bool ok = status && ig_json_add_string_ref(status, "kind", "Status") &&
               ig_json_add_string_ref(status, "apiVersion", "v1") &&

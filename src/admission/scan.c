@@ -579,6 +579,47 @@ static const struct field_spec *find_child(const struct field_spec *children, co
     return NULL;
 }
 
+struct member_ref {
+    cJSON *item;
+    size_t index;
+};
+
+static int compare_members(const void *a, const void *b)
+{
+    const struct member_ref *x = a;
+    const struct member_ref *y = b;
+    int order = strcmp(x->item->string, y->item->string);
+    if (order != 0)
+        return order;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Keep only the last member of each name, as Go's encoding/json does. The
+ * members are sorted by name and position, so that an object with many
+ * members costs n log n, not n squared (100,000 members took 20 s when each
+ * one looked up the ones before). False when out of memory. */
+static bool drop_earlier_duplicates(cJSON *object, size_t count)
+{
+    if (count < 2)
+        return true;
+    struct member_ref *members = malloc(count * sizeof *members);
+    if (!members)
+        return false;
+    size_t n = 0;
+    for (cJSON *item = object->child; item && n < count; item = item->next) {
+        members[n].item = item;
+        members[n].index = n;
+        n++;
+    }
+    qsort(members, n, sizeof *members, compare_members);
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (strcmp(members[i].item->string, members[i + 1].item->string) == 0)
+            cJSON_Delete(cJSON_DetachItemViaPointer(object, members[i].item));
+    }
+    free(members);
+    return true;
+}
+
 /* Parse an object; with a SPEC_MAP spec only the listed members are built,
  * without one (a kept value) every member is. */
 static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
@@ -587,6 +628,7 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
     if (!object)
         return oom(s);
     uint64_t listed_added = 0; /* bit i: spec->children[i] is in object */
+    size_t kept_members = 0;   /* members of an object kept whole */
     int opened = open_container(s, '}');
     if (opened > 0)
         return object;
@@ -640,17 +682,16 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
                 goto fail;
             }
             /* Last duplicate wins, as in Go's encoding/json. A listed member
-             * is looked up only when its bit shows it was added before. */
-            bool added_before;
+             * is looked up only when its bit shows it was added before. An
+             * object kept whole drops its duplicates once it is complete. */
             if (child) {
                 uint64_t bit = UINT64_C(1) << (child - spec->children);
-                added_before = (listed_added & bit) != 0;
+                if (listed_added & bit)
+                    cJSON_DeleteItemFromObjectCaseSensitive(object, key);
                 listed_added |= bit;
             } else {
-                added_before = cJSON_GetObjectItemCaseSensitive(object, key) != NULL;
+                kept_members++;
             }
-            if (added_before)
-                cJSON_DeleteItemFromObjectCaseSensitive(object, key);
             /* A listed member's key is the spec's static name: no copy. */
             if (child)
                 cJSON_AddItemToObjectCS(object, child->name, value);
@@ -661,8 +702,13 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
         }
 
         int next = next_element(s, '}');
-        if (next == 0)
+        if (next == 0) {
+            if (!drop_earlier_duplicates(object, kept_members)) {
+                oom(s);
+                goto fail;
+            }
             return object;
+        }
         if (next < 0)
             goto fail;
     }

@@ -228,29 +228,48 @@ static void write_line(const char *line)
 }
 
 /* Longer string values are cut, so that one line stays well under the
- * 16 KiB at which container runtimes split log lines. */
+ * 16 KiB at which container runtimes split log lines. The limit counts the
+ * value as printed: a quote or backslash takes two bytes there. */
 #define LOG_VALUE_MAX 1024
 
-/* The value itself when it is short ASCII (the usual case: cJSON escapes
- * control characters), else a copy in buffer that is valid UTF-8 with control
- * characters replaced, cut to LOG_VALUE_MAX bytes with "..." appended.
- * Request fields come from clients, and a log line must stay one valid JSON
- * text whatever they send. */
+/* Return the value itself when it is short printable ASCII without quotes
+ * or backslashes, the usual case. Otherwise return a copy in buffer that is
+ * valid UTF-8 (cJSON escapes control characters), cut so that it prints in
+ * at most LOG_VALUE_MAX bytes with "..." appended. Request fields come from clients,
+ * and a log line must stay one valid JSON text of bounded size whatever they
+ * send. */
 static const char *safe_value(const char *value, char *buffer, size_t size)
 {
     size_t length = 0;
     for (const unsigned char *p = (const unsigned char *)value; *p; p++, length++) {
-        if (*p >= 0x80 || length >= LOG_VALUE_MAX)
+        if (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\' || length >= LOG_VALUE_MAX)
             goto copy;
     }
     return value;
 
 copy:;
-    /* Sanitizing never lengthens the text, so only a value longer than the
-     * limit is cut. */
-    size_t used = ig_text_sanitize(value, buffer, size - 3);
-    if (strlen(value) > LOG_VALUE_MAX)
-        memcpy(buffer + used, "...", 4);
+    size_t used = ig_text_valid_utf8(value, buffer, size - 3);
+    size_t printed = 0;
+    size_t cut = 0;
+    while (cut < used) {
+        /* cJSON prints a quote, a backslash and \b \f \n \r \t as two bytes,
+         * other control characters as six (\u00XX). */
+        unsigned char c = (unsigned char)buffer[cut];
+        size_t width = 1;
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            width = 2;
+        else if (c < 0x20)
+            width = 6;
+        if (printed + width > LOG_VALUE_MAX)
+            break;
+        printed += width;
+        cut++;
+    }
+    /* Never cut inside a UTF-8 sequence. */
+    while (cut > 0 && cut < used && ((unsigned char)buffer[cut] & 0xC0) == 0x80)
+        cut--;
+    if (cut < used || strlen(value) > used)
+        memcpy(buffer + cut, "...", 4);
     return buffer;
 }
 

@@ -43,7 +43,28 @@ static size_t utf8_sequence_length(const unsigned char *p, size_t left)
     return length;
 }
 
-size_t ig_text_sanitize(const char *text, char *out, size_t size)
+/* True when the sequence of length bytes at p is one that ig_text_sanitize()
+ * replaces: invalid UTF-8 (length 0) or a control character. */
+static bool needs_replacing(const unsigned char *p, size_t length)
+{
+    return length == 0 || (length == 1 && (p[0] < 0x20 || p[0] == 0x7F));
+}
+
+bool ig_text_is_clean(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t left = strlen(text);
+    while (left > 0) {
+        size_t length = utf8_sequence_length(p, left);
+        if (needs_replacing(p, length))
+            return false;
+        p += length;
+        left -= length;
+    }
+    return true;
+}
+
+static size_t copy_valid(const char *text, char *out, size_t size, bool keep_controls)
 {
     const unsigned char *p = (const unsigned char *)text;
     size_t left = strlen(text);
@@ -53,7 +74,7 @@ size_t ig_text_sanitize(const char *text, char *out, size_t size)
         return 0;
     while (left > 0) {
         size_t length = utf8_sequence_length(p, left);
-        bool replace = length == 0 || (length == 1 && (p[0] < 0x20 || p[0] == 0x7F));
+        bool replace = keep_controls ? length == 0 : needs_replacing(p, length);
         size_t emit = replace ? 1 : length;
         if (used + emit >= size)
             break;
@@ -69,6 +90,16 @@ size_t ig_text_sanitize(const char *text, char *out, size_t size)
     }
     out[used] = '\0';
     return used;
+}
+
+size_t ig_text_sanitize(const char *text, char *out, size_t size)
+{
+    return copy_valid(text, out, size, false);
+}
+
+size_t ig_text_valid_utf8(const char *text, char *out, size_t size)
+{
+    return copy_valid(text, out, size, true);
 }
 
 /* The length of the longest prefix of text[0, length) that does not end

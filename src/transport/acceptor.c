@@ -24,7 +24,6 @@ struct ig_acceptor {
     time_t last_limit_log;
     unsigned long rejected_since_log;
     unsigned last_chosen;
-    unsigned *burst_handed; /* connections handed to each worker in this burst */
 };
 
 static void pause_ms(long ms)
@@ -33,20 +32,18 @@ static void pause_ms(long ms)
     nanosleep(&pause, NULL);
 }
 
-/* Return the index of the worker with the fewest connections. A worker counts
- * a connection only after its thread takes it from libmicrohttpd's queue,
- * which happens after the accept burst. So the connections handed out in the
- * current burst count too, or a whole burst would go to one worker. Ties go
- * to the worker after the last one chosen. */
-static unsigned least_loaded(struct ig_acceptor *acceptor, const unsigned *burst_handed,
-                             unsigned *total_open)
+/* Return the index of the worker with the fewest connections, counting those
+ * it has not started yet. Ties go to the worker after the last one chosen. */
+static unsigned least_loaded(struct ig_acceptor *acceptor, unsigned *total_open)
 {
     unsigned best = acceptor->worker_count;
     unsigned best_load = 0;
     unsigned total = 0;
     for (unsigned n = 0; n < acceptor->worker_count; n++) {
         unsigned i = (acceptor->last_chosen + 1 + n) % acceptor->worker_count;
-        unsigned load = atomic_load(&acceptor->workers[i].open_connections) + burst_handed[i];
+        const struct ig_worker *worker = &acceptor->workers[i];
+        unsigned load = atomic_load(&worker->open_connections) +
+                        atomic_load(&worker->queued_connections);
         total += load;
         if (best == acceptor->worker_count || load < best_load) {
             best = i;
@@ -77,7 +74,6 @@ static void reject_over_limit(struct ig_acceptor *acceptor, int fd)
 /* Accept every pending connection. Returns false on an error that needs a pause. */
 static bool accept_pending(struct ig_acceptor *acceptor)
 {
-    memset(acceptor->burst_handed, 0, acceptor->worker_count * sizeof *acceptor->burst_handed);
     for (;;) {
         struct sockaddr_storage address;
         socklen_t length = sizeof address;
@@ -94,18 +90,21 @@ static bool accept_pending(struct ig_acceptor *acceptor)
         }
 
         unsigned total_open = 0;
-        unsigned chosen = least_loaded(acceptor, acceptor->burst_handed, &total_open);
+        unsigned chosen = least_loaded(acceptor, &total_open);
         if (total_open >= acceptor->connection_limit) {
             reject_over_limit(acceptor, fd);
             continue;
         }
         acceptor->last_chosen = chosen;
-        acceptor->burst_handed[chosen]++;
+        struct ig_worker *worker = &acceptor->workers[chosen];
+        atomic_fetch_add(&worker->queued_connections, 1);
         /* MHD closes the socket itself when it cannot take it. */
-        if (MHD_add_connection(acceptor->workers[chosen].daemon, fd,
-                               (const struct sockaddr *)&address, length) != MHD_YES)
+        if (MHD_add_connection(worker->daemon, fd, (const struct sockaddr *)&address, length) !=
+            MHD_YES) {
+            atomic_fetch_sub(&worker->queued_connections, 1);
             ig_warn("libmicrohttpd could not take a new connection; it was closed",
                     IG_F_STR("error", strerror(errno)));
+        }
     }
 }
 
@@ -145,11 +144,6 @@ struct ig_acceptor *ig_acceptor_start(int listen_fd, struct ig_worker *workers,
     acceptor->workers = workers;
     acceptor->worker_count = worker_count;
     acceptor->connection_limit = connection_limit;
-    acceptor->burst_handed = calloc(worker_count, sizeof *acceptor->burst_handed);
-    if (!acceptor->burst_handed) {
-        ig_error("out of memory starting the accept thread");
-        goto fail;
-    }
     acceptor->rejected = ig_metrics_counter(
         "immutable_guard_connections_rejected_total",
         "Connections closed at once because --connection-limit connections were open.", "");
@@ -170,7 +164,6 @@ struct ig_acceptor *ig_acceptor_start(int listen_fd, struct ig_worker *workers,
 
 fail:
     close(listen_fd);
-    free(acceptor->burst_handed);
     free(acceptor);
     return NULL;
 }
@@ -186,6 +179,5 @@ void ig_acceptor_stop(struct ig_acceptor *acceptor)
     close(acceptor->listen_fd);
     close(acceptor->stop_pipe[0]);
     close(acceptor->stop_pipe[1]);
-    free(acceptor->burst_handed);
     free(acceptor);
 }

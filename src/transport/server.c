@@ -751,7 +751,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
     struct ig_worker *worker = cls;
     struct ig_server *server = worker->owner;
     if (event == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* Counted as open before it leaves the queue, so that the acceptor
+         * never reads a load below the real one. */
         atomic_fetch_add(&worker->open_connections, 1);
+        atomic_fetch_sub(&worker->queued_connections, 1);
         ig_counter_add(server->connections_accepted, 1);
         ig_gauge_add(server->connections_open, 1);
         start_connection(server, connection, socket_context);
@@ -858,16 +861,21 @@ static bool start_worker(struct ig_server *server, struct ig_worker *worker)
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     worker->owner = server;
     atomic_init(&worker->open_connections, 0);
+    atomic_init(&worker->queued_connections, 0);
     /* The logger must be the first option to catch every message. The
-     * acceptor enforces the connection limit over all workers, so each
-     * daemon may take all of it. */
+     * acceptor enforces --connection-limit over all workers, so a daemon's
+     * own limit must never be reached. At that limit, libmicrohttpd 0.9.75
+     * refuses a connection added from outside and then waits on a mutex its
+     * own thread holds, which stops the worker for good. The headroom is for
+     * closed connections the daemon has not cleaned up yet, which still
+     * count there. */
     worker->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, server,
         MHD_OPTION_EXTERNAL_LOGGER, ig_mhd_log, "webhook",
         MHD_OPTION_HTTPS_CERT_CALLBACK, ig_tls_store_retrieve,
         MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES,
         MHD_OPTION_CONNECTION_TIMEOUT, config->connection_timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, config->connection_limit,
+        MHD_OPTION_CONNECTION_LIMIT, config->connection_limit * 2 + 64,
         MHD_OPTION_NOTIFY_COMPLETED, on_request_completed, server,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, worker,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,

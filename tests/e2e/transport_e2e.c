@@ -836,6 +836,87 @@ Test(transport, connection_limit)
     stop_server_cleanly(&server);
 }
 
+static void post_small_review(const struct server *server);
+
+struct connect_burst {
+    unsigned port;
+    int count;
+    int fds[400];
+};
+
+static void *connect_burst_main(void *arg)
+{
+    struct connect_burst *burst = arg;
+    for (int i = 0; i < burst->count; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET,
+                                      .sin_port = htons((uint16_t)burst->port)};
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) != 0) {
+            close(fd);
+            fd = -1;
+        }
+        burst->fds[i] = fd;
+    }
+    return NULL;
+}
+
+/* Bursts of plain TCP connects from several threads, at two workers with a
+ * small limit: exactly the limit stays open (none over it, none refused
+ * below it), and after each burst closes, reviews are still served. Before,
+ * a burst could take one worker past libmicrohttpd's own limit, which stopped
+ * that worker for good. */
+Test(transport, connection_limit_under_bursts)
+{
+    const char *const extra[] = {"--connection-limit", "40", "--threads", "2", NULL};
+    struct server server;
+    start_server(&server, "limit-burst", extra);
+    enum { THREADS = 8 };
+    static struct connect_burst bursts[THREADS];
+
+    for (int round = 0; round < 3; round++) {
+        pthread_t threads[THREADS];
+        for (int t = 0; t < THREADS; t++) {
+            bursts[t].port = server.port;
+            bursts[t].count = 100;
+            cr_assert_eq(pthread_create(&threads[t], NULL, connect_burst_main, &bursts[t]), 0);
+        }
+        for (int t = 0; t < THREADS; t++)
+            pthread_join(threads[t], NULL);
+        sleep_ms(1000);
+        cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), 40,
+                     "round %d: open connections after a burst of 800 connects", round);
+        for (int t = 0; t < THREADS; t++) {
+            for (int i = 0; i < bursts[t].count; i++) {
+                if (bursts[t].fds[i] >= 0)
+                    close(bursts[t].fds[i]);
+            }
+        }
+        double deadline = now_s() + 10;
+        while (now_s() < deadline && metric_value(&server, "immutable_guard_connections_open") != 0)
+            sleep_ms(100);
+        post_small_review(&server);
+    }
+
+    /* Forty connections one after another are all kept. */
+    double rejected = metric_value(&server, "immutable_guard_connections_rejected_total");
+    cr_assert_gt(rejected, 0, "the bursts never reached the limit");
+    int fds[40];
+    for (int i = 0; i < 40; i++) {
+        struct connect_burst one = {.port = server.port, .count = 1};
+        connect_burst_main(&one);
+        fds[i] = one.fds[0];
+        cr_assert_geq(fds[i], 0);
+    }
+    sleep_ms(1000);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_open"), 40);
+    cr_assert_eq(metric_value(&server, "immutable_guard_connections_rejected_total"), rejected,
+                 "a connection below the limit was refused");
+    for (int i = 0; i < 40; i++)
+        close(fds[i]);
+    stop_server_cleanly(&server);
+}
+
 Test(transport, tls12_accepted)
 {
     struct server server;
@@ -2256,8 +2337,6 @@ Test(transport, hello_trickle_cut)
     cr_assert_leq(took, 6.0, "the connection was cut only after %.1f s with a 3 s timeout", took);
     stop_server_cleanly(&server);
 }
-
-static void post_small_review(const struct server *server);
 
 /* Send one review on a raw TLS connection and return what the first
  * gnutls_record_recv() gives, which is at most one TLS record. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admission/review.h"
 #include "common/json.h"
 #include "common/json_arena.h"
 #include "common/log.h"
@@ -1072,4 +1073,45 @@ Test(json, add_string_ref_null_key_fails)
     cr_assert_not(ig_json_add_string_ref(object, NULL, "v"));
     cr_assert_null(object->child);
     cJSON_Delete(object);
+}
+
+Test(text, is_clean_accepts_utf8_rejects_bytes_and_controls)
+{
+    cr_assert(ig_text_is_clean("c4d9e2f1-7a6b"));
+    cr_assert(ig_text_is_clean("caf\xc3\xa9"));
+    cr_assert_not(ig_text_is_clean("a\xff"));
+    cr_assert_not(ig_text_is_clean("a\xc3"));
+    cr_assert_not(ig_text_is_clean("a\nb"));
+}
+
+Test(text, valid_utf8_keeps_controls)
+{
+    char out[16];
+    cr_assert_eq(ig_text_valid_utf8("a\tb\xff", out, sizeof out), 4);
+    cr_assert_str_eq(out, "a\tb?");
+}
+
+Test(admission, status_body_is_valid_utf8)
+{
+    char *body = ig_admission_status_body(404, "NotFound", "no handler for path \"/\xff\xfe\"");
+    cr_assert_not_null(body);
+    cr_assert(ig_text_is_clean(body), "body: %s", body);
+    cr_assert_not_null(strstr(body, "/??"));
+    free(body);
+}
+
+Test(admission, uid_with_invalid_utf8_is_400)
+{
+    static const char review[] =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+        "{\"uid\":\"abc\xff\",\"kind\":{\"group\":\"external-secrets.io\",\"version\":\"v1\","
+        "\"kind\":\"ExternalSecret\"},\"operation\":\"CREATE\",\"object\":{}}}";
+    struct ig_admission_config config = {.mode = IG_MODE_ENFORCE};
+    struct ig_admission_outcome outcome;
+    cr_assert(ig_admission_handle(IG_WEBHOOK_VALIDATE, review, sizeof review - 1, &config,
+                                  &outcome));
+    cr_assert_eq(outcome.http_status, 400);
+    cr_assert_not_null(strstr(outcome.body, "request.uid contains invalid UTF-8"));
+    cr_assert(ig_text_is_clean(outcome.body));
+    ig_admission_outcome_free(&outcome);
 }

@@ -124,3 +124,34 @@ Test(log, client_strings_are_capped_and_valid_utf8)
     cr_assert_str_eq(cJSON_GetObjectItem(line, "name")->valuestring, "x??");
     cJSON_Delete(line);
 }
+
+/* Values that print longer than their bytes (control characters become
+ * \u00XX, quotes and backslashes two bytes) are cut by their printed size, so
+ * thirteen such fields stay under 16 KiB in one line. */
+Test(log, escaped_values_cut_by_printed_size)
+{
+    char controls[1025];
+    memset(controls, '\x01', 1024);
+    controls[1024] = '\0';
+    char quotes[1025];
+    memset(quotes, '"', 1024);
+    quotes[1024] = '\0';
+    ig_info("admission decision", IG_F_STR("uid", controls), IG_F_STR("name", quotes),
+            IG_F_STR("user", "a\tb"), IG_F_STR("kind", controls), IG_F_STR("group", quotes),
+            IG_F_STR("version", controls), IG_F_STR("namespace", quotes),
+            IG_F_STR("operation", controls), IG_F_STR("reason", quotes),
+            IG_F_STR("violation", controls), IG_F_STR("mode", quotes),
+            IG_F_STR("webhook", controls), IG_F_STR("decision", quotes));
+    fflush(capture);
+
+    cr_assert_lt(strlen(captured), 16 * 1024, "the line has %zu bytes", strlen(captured));
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
+    cr_assert_eq(strlen(uid), 1024 / 6 + 3, "uid kept %zu bytes", strlen(uid));
+    cr_assert_eq(uid[0], '\x01', "control characters are escaped, not replaced");
+    const char *name = cJSON_GetObjectItem(line, "name")->valuestring;
+    cr_assert_eq(strlen(name), 1024 / 2 + 3, "name kept %zu bytes", strlen(name));
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "user")->valuestring, "a\tb");
+    cJSON_Delete(line);
+}

@@ -249,3 +249,34 @@ Test(scan, skipped_string_backslash_before_quote)
         cr_assert_null(tree, "accepted %s", text);
     }
 }
+
+/* An object kept whole with many members, some named twice or three times:
+ * the last of each name wins and keeps its place, the others go. */
+Test(scan, many_members_last_duplicate_wins)
+{
+    enum { MEMBERS = 20000 };
+    size_t size = (size_t)MEMBERS * 24 + 256;
+    char *text = malloc(size);
+    cr_assert_not_null(text);
+    size_t used = (size_t)snprintf(text, size, "{\"request\":{\"uid\":{");
+    for (int i = 0; i < MEMBERS; i++) {
+        /* Names k0 .. k9999, each twice; k7 a third time at the end. */
+        used += (size_t)snprintf(text + used, size - used, "%s\"k%d\":%d", i ? "," : "",
+                                 i % (MEMBERS / 2), i);
+    }
+    used += (size_t)snprintf(text + used, size - used, ",\"k7\":-1}}}");
+    cr_assert_lt(used, size);
+
+    cJSON *tree = scan(text);
+    cr_assert_not_null(tree);
+    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(tree, "request"), "uid");
+    cr_assert_eq(cJSON_GetArraySize(uid), MEMBERS / 2);
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(uid, "k0")->valueint, MEMBERS / 2);
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(uid, "k9999")->valueint, MEMBERS - 1);
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(uid, "k7")->valueint, -1);
+    /* Survivors keep their order: k0's last copy comes first. */
+    cr_assert_str_eq(uid->child->string, "k0");
+    cJSON_Delete(tree);
+    free(text);
+}
