@@ -602,6 +602,21 @@ static bool drop_earlier_duplicates(cJSON *object, size_t count)
 {
     if (count < 2)
         return true;
+    if (count <= 8) {
+        /* Few members, the usual case: compare each with the later ones. */
+        cJSON *item = object->child;
+        while (item) {
+            cJSON *next = item->next;
+            for (const cJSON *later = next; later; later = later->next) {
+                if (strcmp(item->string, later->string) == 0) {
+                    cJSON_Delete(cJSON_DetachItemViaPointer(object, item));
+                    break;
+                }
+            }
+            item = next;
+        }
+        return true;
+    }
     struct member_ref *members = malloc(count * sizeof *members);
     if (!members)
         return false;

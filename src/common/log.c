@@ -240,14 +240,17 @@ static void write_line(const char *line)
  * send. */
 static const char *safe_value(const char *value, char *buffer, size_t size)
 {
+    /* Stop at the first byte that does not print as itself: outside
+     * printable ASCII, a quote or a backslash. */
+    const unsigned char *p = (const unsigned char *)value;
     size_t length = 0;
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++, length++) {
-        if (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\' || length >= LOG_VALUE_MAX)
-            goto copy;
-    }
-    return value;
+    unsigned char byte;
+    while (length < LOG_VALUE_MAX && (byte = p[length]) >= 0x20 && byte < 0x7F && byte != '"' &&
+           byte != '\\')
+        length++;
+    if (p[length] == '\0')
+        return value;
 
-copy:;
     size_t used = ig_text_valid_utf8(value, buffer, size - 3);
     size_t printed = 0;
     size_t cut = 0;

@@ -55,6 +55,11 @@ bool ig_text_is_clean(const char *text)
     const unsigned char *p = (const unsigned char *)text;
     size_t left = strlen(text);
     while (left > 0) {
+        if (*p >= 0x20 && *p < 0x7F) { /* printable ASCII, the usual case */
+            p++;
+            left--;
+            continue;
+        }
         size_t length = utf8_sequence_length(p, left);
         if (needs_replacing(p, length))
             return false;
