@@ -39,7 +39,8 @@ static void *arena_malloc(size_t size)
         }
         arena->spilled = true;
     }
-    return malloc(size);
+    /* malloc(0) may return NULL, which cJSON would take for a failure. */
+    return malloc(size ? size : 1);
 }
 
 static void arena_free(void *pointer)

@@ -106,12 +106,13 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
         quote_rotation(result, value, sizeof value);
-        const char *pieces[] = {
-            ": the annotation ", IG_ROTATION_ANNOTATION, " in ", paths->annotations,
-            " has the invalid value ", value,
+        static const char valid_values[] =
             ". Valid values: " IG_ROTATION_RECREATE
             " (immutable-guard recreates the immutable Secret when the backend value changes). "
-            "Fix the value or remove the annotation.",
+            "Fix the value or remove the annotation.";
+        const char *pieces[] = {
+            ": the annotation ", IG_ROTATION_ANNOTATION, " in ", paths->annotations,
+            " has the invalid value ", value, valid_values,
         };
         for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
             ig_text_append(&text, pieces[i]);
@@ -122,11 +123,12 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
                                       ? " and then delete the existing Secret, which is already "
                                         "immutable, so that ESO creates it again"
                                       : "";
-        const char *pieces[] = {
-            ": ", paths->immutable, " is true but it still refreshes ", refresh,
+        static const char never_arrive[] =
             ", and Kubernetes rejects every change to an immutable Secret, so rotated values "
-            "would never reach it. Fix it in one of three ways: add the annotation ",
-            IG_ROTATION_ANNOTATION, ": " IG_ROTATION_RECREATE " to ", paths->annotations,
+            "would never reach it. Fix it in one of three ways: add the annotation ";
+        const char *pieces[] = {
+            ": ", paths->immutable, " is true but it still refreshes ", refresh, never_arrive,
+            IG_ROTATION_ANNOTATION, ": ", IG_ROTATION_RECREATE, " to ", paths->annotations,
             " so that immutable-guard recreates the Secret on rotation, set ", paths->immutable,
             ": false", then_delete, ", or set ", paths->refresh_policy, ": CreatedOnce.",
         };
