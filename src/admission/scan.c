@@ -140,22 +140,30 @@ static const bool string_stop[256] = {
     [0x1e] = true, [0x1f] = true, ['"'] = true,  ['\\'] = true,
 };
 
+#if defined(__SSE2__)
+/* Return a mask of the 16 bytes at p with bit i set where byte i ends a plain
+ * run: a quote, a backslash or a byte <= 0x1f. */
+static inline __attribute__((always_inline)) unsigned int stop_mask(const unsigned char *p)
+{
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1f);
+    __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
+    stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
+    return (unsigned int)_mm_movemask_epi8(stops);
+}
+#endif
+
 /* Return the first byte at or after p that ends a plain run, or end. */
 static inline __attribute__((always_inline)) const unsigned char *
 skip_plain_run(const unsigned char *p, const unsigned char *end)
 {
 #if defined(__SSE2__)
-    /* Sixteen bytes at a time: a quote, a backslash or a byte <= 0x1f stops the run. */
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control_max = _mm_set1_epi8(0x1f);
     while (end - p >= 16) {
-        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
-        stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
-        int mask = _mm_movemask_epi8(stops);
+        unsigned int mask = stop_mask(p);
         if (mask != 0)
-            return p + __builtin_ctz((unsigned int)mask);
+            return p + __builtin_ctz(mask);
         p += 16;
     }
 #endif
@@ -286,9 +294,9 @@ static const unsigned char *skip_escape(const unsigned char *p, const unsigned c
     }
 }
 
-/* Validate and skip a string starting at its opening quote, decoding nothing:
- * the path for the bulk of a review (managedFields, the last-applied
- * annotation), which is read only to check that it is valid JSON. */
+/* Validate and skip a string starting at its opening quote, decoding
+ * nothing. This is the path for most of a review: managedFields and the
+ * last-applied annotation are only checked to be valid JSON. */
 static bool skip_string(struct scanner *s)
 {
     const unsigned char *p = (const unsigned char *)s->p;
@@ -299,17 +307,11 @@ static bool skip_string(struct scanner *s)
     p++;
 #if defined(__SSE2__)
     /* Sixteen bytes at a time. The escapes of a chunk are stepped over
-     * through its mask, without loading it again: the last-applied
+     * through its mask, without loading it again, because the last-applied
      * annotation is JSON inside a string, with an escaped quote every few
      * bytes. */
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control_max = _mm_set1_epi8(0x1f);
     while (end - p >= 16) {
-        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
-        stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
-        unsigned int mask = (unsigned int)_mm_movemask_epi8(stops);
+        unsigned int mask = stop_mask(p);
         const unsigned char *next_chunk = p + 16;
         while (mask != 0) {
             const unsigned char *stop = p + __builtin_ctz(mask);
@@ -594,10 +596,10 @@ static int compare_members(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Keep only the last member of each name, as Go's encoding/json does. The
- * members are sorted by name and position, so that an object with many
- * members costs n log n, not n squared (100,000 members took 20 s when each
- * one looked up the ones before). False when out of memory. */
+/* Keep only the last member of each name, as Go's encoding/json does. Many
+ * members are sorted by name and position, so the cost is n log n: looking
+ * each one up among the earlier ones took 20 s for 100,000 members. Return
+ * false when out of memory. */
 static bool drop_earlier_duplicates(cJSON *object, size_t count)
 {
     if (count < 2)

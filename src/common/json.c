@@ -16,10 +16,23 @@ const char *ig_json_string(const cJSON *object, const char *key)
     return item && cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+/* Attach item to object under key, which is not copied. False, with item
+ * freed, when item is NULL or cannot be attached. */
+static bool attach(cJSON *object, const char *key, cJSON *item)
+{
+    if (!item)
+        return false;
+    if (!cJSON_AddItemToObjectCS(object, key, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
+    return true;
+}
+
 bool ig_json_add_int(cJSON *object, const char *key, long long value)
 {
-    /* Digits are written from the end; the magnitude is taken as unsigned so
-     * that LLONG_MIN does not overflow. */
+    /* Digits are written from the end. The magnitude is unsigned, so that
+     * LLONG_MIN does not overflow. */
     char digits[24];
     char *p = digits + sizeof digits;
     unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value
@@ -32,26 +45,12 @@ bool ig_json_add_int(cJSON *object, const char *key, long long value)
     if (value < 0)
         *--p = '-';
 
-    cJSON *item = cJSON_CreateRaw(p);
-    if (!item)
-        return false;
-    if (!cJSON_AddItemToObjectCS(object, key, item)) {
-        cJSON_Delete(item);
-        return false;
-    }
-    return true;
+    return attach(object, key, cJSON_CreateRaw(p));
 }
 
 bool ig_json_add_string_ref(cJSON *object, const char *key, const char *value)
 {
-    cJSON *item = cJSON_CreateStringReference(value);
-    if (!item)
-        return false;
-    if (!cJSON_AddItemToObjectCS(object, key, item)) {
-        cJSON_Delete(item);
-        return false;
-    }
-    return true;
+    return attach(object, key, cJSON_CreateStringReference(value));
 }
 
 size_t ig_json_print_into(const cJSON *item, char *buffer, size_t size)

@@ -254,6 +254,14 @@ static bool wait_writable(int fd)
     return poll(&entry, 1, 100) > 0;
 }
 
+/* Return the connection's GnuTLS session, or NULL. */
+static gnutls_session_t tls_session(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info ? (gnutls_session_t)info->tls_session : NULL;
+}
+
 /* Write a complete error reply on the TLS session while the client may still
  * be sending the body. libmicrohttpd 0.9.75 refuses MHD_queue_response while
  * it reads a body, and would otherwise read all of it first. The connection
@@ -261,13 +269,11 @@ static bool wait_writable(int fd)
 static bool write_early_reply(struct ig_server *server, struct MHD_Connection *connection,
                               unsigned code, const char *body)
 {
-    const union MHD_ConnectionInfo *session_info =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = tls_session(connection);
     const union MHD_ConnectionInfo *fd_info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!session_info || !session_info->tls_session || !fd_info)
+    if (!session || !fd_info)
         return false;
-    gnutls_session_t session = (gnutls_session_t)session_info->tls_session;
 
     size_t body_length = strlen(body);
     char *reply = NULL;
@@ -552,12 +558,6 @@ static enum MHD_Result collect_body(struct ig_server *server, struct MHD_Connect
     return MHD_YES;
 }
 
-static gnutls_session_t tls_session(struct MHD_Connection *connection)
-{
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    return info ? (gnutls_session_t)info->tls_session : NULL;
-}
 
 #define CORK_MAX_REPLY_BYTES 8192
 
