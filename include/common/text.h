@@ -30,7 +30,8 @@ struct ig_text {
 
 void ig_text_init(struct ig_text *text, char *buffer, size_t size);
 
-/* Append at most max bytes of piece (cut like an overflow). */
+/* Append at most max bytes of piece, cut on a character boundary. Unlike a
+ * cut for room, a cut at max does not drop later pieces. */
 void ig_text_append_n(struct ig_text *text, const char *piece, size_t max);
 
 void ig_text_append(struct ig_text *text, const char *piece);

@@ -110,7 +110,8 @@ static void wipe_text(xmlNode *node)
     }
 }
 
-/* libxml2 2.9 expects xmlInitParser() once before threads parse. */
+/* libxml2 initialises itself on first use, but its author advises calling
+ * xmlInitParser() once, explicitly, before threads parse. */
 static pthread_once_t xml_init_once = PTHREAD_ONCE_INIT;
 
 static void init_xml(void)
