@@ -2338,18 +2338,19 @@ Test(transport, hello_trickle_cut)
     stop_server_cleanly(&server);
 }
 
-/* Send one review on a raw TLS connection and return what the first
+/* Send a review on a raw TLS connection and return what the first
  * gnutls_record_recv() gives, which is at most one TLS record. */
 static size_t first_record_of_reply(struct tls_client *client, const char *extra_header,
-                                    char *out, size_t size)
+                                    const char *review, char *out, size_t size)
 {
-    char request[4096];
-    int length = snprintf(request, sizeof request,
+    char head[512];
+    int length = snprintf(head, sizeof head,
                           "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
-                          "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                          extra_header, strlen(review_v1), review_v1);
-    cr_assert_lt(length, (int)sizeof request);
-    cr_assert(tls_client_send(client, request, (size_t)length), "the server closed the connection");
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                          extra_header, strlen(review));
+    cr_assert_lt(length, (int)sizeof head);
+    cr_assert(tls_client_send(client, head, (size_t)length), "the server closed the connection");
+    cr_assert(tls_client_send(client, review, strlen(review)), "the server closed the connection");
     ssize_t received;
     do {
         received = gnutls_record_recv(client->session, out, size - 1);
@@ -2370,7 +2371,7 @@ Test(transport, reply_in_one_tls_record)
     char record[16384 + 1];
 
     for (int i = 0; i < 3; i++) {
-        size_t length = first_record_of_reply(&client, "", record, sizeof record);
+        size_t length = first_record_of_reply(&client, "", review_v1, record, sizeof record);
         const char *body = strstr(record, "\r\n\r\n");
         cr_assert_not_null(body, "request %d: the first record holds no complete header", i);
         body += 4;
@@ -2383,7 +2384,8 @@ Test(transport, reply_in_one_tls_record)
         cr_assert_not_null(strstr(body, "\"allowed\":true"));
     }
 
-    size_t length = first_record_of_reply(&client, "Connection: close\r\n", record, sizeof record);
+    size_t length = first_record_of_reply(&client, "Connection: close\r\n", review_v1, record,
+                                          sizeof record);
     const char *body = strstr(record, "\r\n\r\n");
     cr_assert_not_null(body);
     cr_assert_not_null(strstr(body, "\"allowed\":true"), "reply before close: %.*s", (int)length,
@@ -2394,7 +2396,7 @@ Test(transport, reply_in_one_tls_record)
 }
 
 /* A reply too large to cork (a client's own 12,000-character uid makes one)
- * still arrives whole. */
+ * is sent the plain way, headers first, and still arrives whole. */
 Test(transport, large_reply_not_corked)
 {
     struct server server;
@@ -2408,6 +2410,16 @@ Test(transport, large_reply_not_corked)
     cJSON_ReplaceItemInObjectCaseSensitive(request, "uid", cJSON_CreateString(uid));
     char *body = cJSON_PrintUnformatted(review);
     cr_assert_not_null(body);
+
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    static char record[16384 + 1];
+    size_t length = first_record_of_reply(&client, "", body, record, sizeof record);
+    const char *end_of_headers = strstr(record, "\r\n\r\n");
+    cr_assert_not_null(end_of_headers, "the first record holds no complete header");
+    cr_assert_eq((size_t)(end_of_headers + 4 - record), length,
+                 "the first record holds body bytes too: the large reply was corked");
+    tls_client_close(&client);
 
     CURL *curl = curl_easy_init();
     struct reply reply;
