@@ -1,10 +1,9 @@
 #include "admission/scan.h"
 
+#include "common/json_bytes.h"
+
 #include <stdbool.h>
 #include <stdint.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,49 +128,6 @@ static size_t encode_utf8(unsigned int code, char *out)
     return 4;
 }
 
-/* Bytes that end a plain run inside a string: the quote, the backslash and
- * the control characters, which JSON forbids unescaped. */
-static const bool string_stop[256] = {
-    [0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true, [0x04] = true, [0x05] = true,
-    [0x06] = true, [0x07] = true, [0x08] = true, [0x09] = true, [0x0a] = true, [0x0b] = true,
-    [0x0c] = true, [0x0d] = true, [0x0e] = true, [0x0f] = true, [0x10] = true, [0x11] = true,
-    [0x12] = true, [0x13] = true, [0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true,
-    [0x18] = true, [0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
-    [0x1e] = true, [0x1f] = true, ['"'] = true,  ['\\'] = true,
-};
-
-#if defined(__SSE2__)
-/* Return a mask of the 16 bytes at p with bit i set where byte i ends a plain
- * run: a quote, a backslash or a byte <= 0x1f. */
-static inline __attribute__((always_inline)) unsigned int stop_mask(const unsigned char *p)
-{
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control_max = _mm_set1_epi8(0x1f);
-    __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
-    stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
-    return (unsigned int)_mm_movemask_epi8(stops);
-}
-#endif
-
-/* Return the first byte at or after p that ends a plain run, or end. */
-static inline __attribute__((always_inline)) const unsigned char *
-skip_plain_run(const unsigned char *p, const unsigned char *end)
-{
-#if defined(__SSE2__)
-    while (end - p >= 16) {
-        unsigned int mask = stop_mask(p);
-        if (mask != 0)
-            return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#endif
-    while (p < end && !string_stop[*p])
-        p++;
-    return p;
-}
-
 /* Scan a string starting at its opening quote. When out is not NULL, decode
  * it into out, which has room for out_size bytes. A string that does not fit is
  * still scanned, and *out_length is then set to SIZE_MAX. The raw length plus
@@ -189,7 +145,7 @@ static bool scan_string(struct scanner *s, char *out, size_t out_size, size_t *o
     p++;
     for (;;) {
         const unsigned char *run = p;
-        p = skip_plain_run(p, end);
+        p = ig_json_skip_plain(p, end);
         if (out && fits) {
             size_t run_length = (size_t)(p - run);
             if (run_length < out_size - used) {
@@ -311,7 +267,7 @@ static bool skip_string(struct scanner *s)
      * annotation is JSON inside a string, with an escaped quote every few
      * bytes. */
     while (end - p >= 16) {
-        unsigned int mask = stop_mask(p);
+        unsigned int mask = ig_json_stop_mask(p);
         const unsigned char *next_chunk = p + 16;
         while (mask != 0) {
             const unsigned char *stop = p + __builtin_ctz(mask);
@@ -335,7 +291,7 @@ static bool skip_string(struct scanner *s)
     }
 #endif
     while (p < end) {
-        if (!string_stop[*p]) {
+        if (!ig_json_is_stop_byte(*p)) {
             p++;
             continue;
         }
