@@ -80,7 +80,8 @@ struct ig_server {
 struct connection {
     struct ig_tls_hold *tls_hold;
     struct ig_deadline_entry deadline;
-    bool has_deadline; /* the deadline entry is in server->deadlines */
+    bool has_deadline;    /* the deadline entry is in server->deadlines */
+    bool socket_uncorked; /* TCP_CORK was reset after libmicrohttpd set it */
 };
 
 /* State of one HTTP request, kept in MHD's per-request pointer. */
@@ -580,29 +581,41 @@ static void cork_reply(struct MHD_Connection *connection, struct request *reques
     request->corked = true;
 }
 
-/* Send the corked reply. libmicrohttpd corked the TCP socket for the
- * headers and pushed it before this data existed, so the socket is uncorked
- * here. A reply that cannot go out whole at once means the client left
- * earlier replies unread, which only a pipelining client can do. Its
- * connection is shut down, because a later write would follow a partial
- * record. */
-static void send_corked_reply(struct MHD_Connection *connection)
+/* Send the corked reply. A reply that cannot go out whole at once means the
+ * client left earlier replies unread, which only a pipelining client can do.
+ * Its connection is shut down, because a later write would follow a partial
+ * record.
+ *
+ * libmicrohttpd 0.9.75 sets TCP_CORK on a TLS socket before the first
+ * reply's headers and pushes the reply by setting TCP_NODELAY once the body
+ * is handed over, which is before this data exists. It then counts the
+ * socket as corked for good and never sets TCP_CORK again (pre_send_setopt()
+ * and post_send_setopt() in mhd_send.c), so TCP_CORK is reset here once per
+ * connection, not once per reply. A socket left corked would hold each
+ * reply for 200 ms; a test checks that replies on one connection do not. */
+static void send_corked_reply(struct MHD_Connection *connection, struct connection *state)
 {
     gnutls_session_t session = tls_session(connection);
+    if (!session)
+        return;
+    int sent = gnutls_record_uncork(session, 0);
+    bool failed = sent < 0 || gnutls_record_check_corked(session) > 0;
+    if (!failed && state && state->socket_uncorked)
+        return;
     const union MHD_ConnectionInfo *fd_info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!session || !fd_info)
+    if (!fd_info)
         return;
     int fd = fd_info->connect_fd;
-    int sent = gnutls_record_uncork(session, 0);
-    if (sent < 0 || gnutls_record_check_corked(session) > 0) {
+    if (failed) {
         ig_debug("reply could not be sent at once; the connection was shut down",
                  IG_F_STR("error", sent < 0 ? gnutls_strerror(sent) : "partial write"));
         shutdown(fd, SHUT_RDWR);
         return;
     }
     int off = 0;
-    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off) == 0 && state)
+        state->socket_uncorked = true;
 }
 
 static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Connection *connection,
@@ -699,7 +712,7 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
     if (!request)
         return;
     if (request->corked)
-        send_corked_reply(connection);
+        send_corked_reply(connection, state);
     /* libmicrohttpd calls this for every request the handler has seen, also
      * when the client aborts or the connection is closed on an error, so the
      * reservation is returned on every path. */
