@@ -69,7 +69,7 @@ struct scanner {
 
 static const bool is_space[256] = {[' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true};
 
-static void skip_whitespace(struct scanner *s)
+static inline __attribute__((always_inline)) void skip_whitespace(struct scanner *s)
 {
     const unsigned char *p = (const unsigned char *)s->p;
     const unsigned char *end = (const unsigned char *)s->end;
@@ -233,7 +233,8 @@ static bool is_hex_digit(unsigned char c)
 
 /* Step over the escape sequence at p (a backslash): the position after it,
  * or NULL when it is not a valid JSON escape. */
-static const unsigned char *skip_escape(const unsigned char *p, const unsigned char *end)
+static inline __attribute__((always_inline)) const unsigned char *
+skip_escape(const unsigned char *p, const unsigned char *end)
 {
     if (end - p < 2)
         return NULL;
@@ -253,7 +254,7 @@ static const unsigned char *skip_escape(const unsigned char *p, const unsigned c
 /* Validate and skip a string starting at its opening quote, decoding
  * nothing. This is the path for most of a review: managedFields and the
  * last-applied annotation are only checked to be valid JSON. */
-static bool skip_string(struct scanner *s)
+static inline __attribute__((always_inline)) bool skip_string(struct scanner *s)
 {
     const unsigned char *p = (const unsigned char *)s->p;
     const unsigned char *end = (const unsigned char *)s->end;
@@ -354,13 +355,22 @@ static bool scan_literal(struct scanner *s, const char *word)
     return true;
 }
 
+/* True when the next byte after any whitespace is c, which is left unread.
+ * Compact JSON, as kube-apiserver sends it, needs one comparison. */
+static inline __attribute__((always_inline)) bool next_is(struct scanner *s, char c)
+{
+    if (s->p < s->end && *s->p == c)
+        return true;
+    skip_whitespace(s);
+    return s->p < s->end && *s->p == c;
+}
+
 /* After a member or element: 1 when a comma follows (another one comes), 0
  * when the container closes with `close` (and its depth is released), -1 on
  * anything else. */
-static int next_element(struct scanner *s, char close)
+static inline __attribute__((always_inline)) int next_element(struct scanner *s, char close)
 {
-    skip_whitespace(s);
-    if (s->p < s->end && *s->p == ',') {
+    if (next_is(s, ',')) {
         s->p++;
         return 1;
     }
@@ -375,15 +385,14 @@ static int next_element(struct scanner *s, char close)
 /* Step into the container whose opening bracket is at s->p: 1 when it closes
  * at once with `close` (empty, and its depth is released), 0 when members
  * follow, -1 past the nesting limit (too_deep is then set). */
-static int open_container(struct scanner *s, char close)
+static inline __attribute__((always_inline)) int open_container(struct scanner *s, char close)
 {
     if (++s->depth > IG_SCAN_MAX_DEPTH) {
         s->too_deep = true;
         return -1;
     }
     s->p++;
-    skip_whitespace(s);
-    if (s->p < s->end && *s->p == close) {
+    if (next_is(s, close)) {
         s->p++;
         s->depth--;
         return 1;
@@ -395,13 +404,9 @@ static cJSON *parse_value(struct scanner *s, const struct field_spec *spec);
 
 /* After an object's opening brace or a comma in it: skip the member's key
  * and the colon. */
-static bool skip_member_key(struct scanner *s)
+static inline __attribute__((always_inline)) bool skip_member_key(struct scanner *s)
 {
-    skip_whitespace(s);
-    if (!skip_string(s))
-        return false;
-    skip_whitespace(s);
-    if (s->p >= s->end || *s->p != ':')
+    if (!next_is(s, '"') || !skip_string(s) || !next_is(s, ':'))
         return false;
     s->p++;
     return true;
@@ -416,11 +421,16 @@ static bool skip_value(struct scanner *s)
     int open = 0;
 
     for (;;) {
-        skip_whitespace(s);
         if (s->p >= s->end)
             return false;
         bool ok;
         switch (*s->p) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            skip_whitespace(s);
+            continue;
         case '"':
             ok = skip_string(s);
             break;
@@ -479,28 +489,62 @@ static cJSON *oom(struct scanner *s)
     return NULL;
 }
 
+/* Return the text between the quote at s->p and the closing quote, and move
+ * past it, when that text has no escape, so that it reads as it is written.
+ * Otherwise return NULL with s->p unchanged: the caller decodes the string. */
+static const char *plain_string(struct scanner *s, size_t *length)
+{
+    const unsigned char *open = (const unsigned char *)s->p;
+    const unsigned char *end = (const unsigned char *)s->end;
+    if (open >= end || *open != '"')
+        return NULL;
+    const unsigned char *stop = ig_json_skip_plain(open + 1, end);
+    if (stop >= end || *stop != '"')
+        return NULL;
+    *length = (size_t)(stop - open - 1);
+    s->p = (const char *)stop + 1;
+    return (const char *)open + 1;
+}
+
+/* Make a string item that owns text, which came from cJSON_malloc. */
+static cJSON *adopt_string(struct scanner *s, char *text)
+{
+    cJSON *item = cJSON_CreateNull();
+    if (!item) {
+        cJSON_free(text);
+        return oom(s);
+    }
+    item->type = cJSON_String;
+    item->valuestring = text;
+    return item;
+}
+
 static cJSON *parse_string_value(struct scanner *s)
 {
-    char small[256];
-    size_t length;
     const char *start = s->p;
+    size_t length;
 
-    if (!scan_string(s, small, sizeof small, &length))
-        return NULL;
-    if (length != SIZE_MAX) {
-        cJSON *item = cJSON_CreateString(small);
-        return item ? item : oom(s);
+    /* Most strings have no escape: copy them once, into cJSON's memory. */
+    const char *plain = plain_string(s, &length);
+    if (plain) {
+        char *text = cJSON_malloc(length + 1);
+        if (!text)
+            return oom(s);
+        memcpy(text, plain, length);
+        text[length] = '\0';
+        return adopt_string(s, text);
     }
-    /* Longer than the stack buffer: decode again into one sized from the raw text. */
+
+    /* The decoded text is never longer than the raw text. */
+    if (!skip_string(s))
+        return NULL;
     size_t raw = (size_t)(s->p - start);
-    char *buffer = malloc(raw + 1);
-    if (!buffer)
+    char *text = cJSON_malloc(raw + 1);
+    if (!text)
         return oom(s);
     struct scanner again = {.start = s->start, .p = start, .end = s->p};
-    scan_string(&again, buffer, raw + 1, &length);
-    cJSON *item = cJSON_CreateString(buffer);
-    free(buffer);
-    return item ? item : oom(s);
+    scan_string(&again, text, raw + 1, &length);
+    return adopt_string(s, text);
 }
 
 static cJSON *parse_number_value(struct scanner *s)
@@ -593,6 +637,51 @@ static bool drop_earlier_duplicates(cJSON *object, size_t count)
     return true;
 }
 
+/* A member's key as read by read_member_key(). text is NUL-terminated
+ * unless the key was read in place. */
+struct member_key {
+    const char *text;
+    size_t length;
+    char *owned; /* from malloc, for a key longer than buffer; else NULL */
+    char buffer[256];
+};
+
+/* Read a member's key and the colon after it. With in_place, a key without
+ * escapes is pointed to inside the body, not copied: a pruned object only
+ * compares it with the listed names. */
+static bool read_member_key(struct scanner *s, bool in_place, struct member_key *key)
+{
+    key->owned = NULL;
+    skip_whitespace(s);
+    const char *start = s->p;
+    key->text = in_place ? plain_string(s, &key->length) : NULL;
+    if (!key->text) {
+        if (!scan_string(s, key->buffer, sizeof key->buffer, &key->length))
+            return false;
+        key->text = key->buffer;
+    }
+    if (key->length == SIZE_MAX) {
+        /* Longer than any field name this code reads, but kept values keep it. */
+        size_t raw = (size_t)(s->p - start);
+        key->owned = malloc(raw + 1);
+        if (!key->owned) {
+            oom(s);
+            return false;
+        }
+        struct scanner again = {.start = s->start, .p = start, .end = s->p};
+        scan_string(&again, key->owned, raw + 1, &key->length);
+        key->text = key->owned;
+    }
+
+    skip_whitespace(s);
+    if (s->p >= s->end || *s->p != ':') {
+        free(key->owned);
+        return false;
+    }
+    s->p++;
+    return true;
+}
+
 /* Parse an object; with a SPEC_MAP spec only the listed members are built,
  * without one (a kept value) every member is. */
 static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
@@ -608,70 +697,41 @@ static cJSON *parse_object(struct scanner *s, const struct field_spec *spec)
     if (opened < 0)
         goto fail;
     for (;;) {
-        char key_buffer[256];
-        char *key = key_buffer;
-        size_t key_length = 0;
-
-        skip_whitespace(s);
-        const char *key_start = s->p;
-        if (!scan_string(s, key_buffer, sizeof key_buffer, &key_length))
+        struct member_key key;
+        if (!read_member_key(s, spec != NULL, &key))
             goto fail;
-        if (key_length == SIZE_MAX) {
-            /* Longer than any field name this code reads, but kept values keep it. */
-            size_t raw = (size_t)(s->p - key_start);
-            key = malloc(raw + 1);
-            if (!key) {
-                oom(s);
-                goto fail;
-            }
-            struct scanner again = {.start = s->start, .p = key_start, .end = s->p};
-            scan_string(&again, key, raw + 1, &key_length);
-        }
-
-        skip_whitespace(s);
-        if (s->p >= s->end || *s->p != ':') {
-            if (key != key_buffer)
-                free(key);
-            goto fail;
-        }
-        s->p++;
 
         const struct field_spec *child = NULL;
         bool wanted = true;
         if (spec) {
-            child = find_child(spec->children, key, key_length);
+            child = find_child(spec->children, key.text, key.length);
             wanted = child != NULL;
         }
         if (!wanted) {
-            if (key != key_buffer)
-                free(key);
+            free(key.owned);
             if (!skip_value(s))
                 goto fail;
         } else {
             cJSON *value = parse_value(s, child && child->kind == SPEC_MAP ? child : NULL);
             if (!value) {
-                if (key != key_buffer)
-                    free(key);
+                free(key.owned);
                 goto fail;
             }
             /* Last duplicate wins, as in Go's encoding/json. A listed member
              * is looked up only when its bit shows it was added before. An
-             * object kept whole drops its duplicates once it is complete. */
+             * object kept whole drops its duplicates once it is complete.
+             * A listed member's key is the spec's static name: no copy. */
             if (child) {
                 uint64_t bit = UINT64_C(1) << (child - spec->children);
                 if (listed_added & bit)
-                    cJSON_DeleteItemFromObjectCaseSensitive(object, key);
+                    cJSON_DeleteItemFromObjectCaseSensitive(object, child->name);
                 listed_added |= bit;
+                cJSON_AddItemToObjectCS(object, child->name, value);
             } else {
                 kept_members++;
+                cJSON_AddItemToObject(object, key.text, value);
             }
-            /* A listed member's key is the spec's static name: no copy. */
-            if (child)
-                cJSON_AddItemToObjectCS(object, child->name, value);
-            else
-                cJSON_AddItemToObject(object, key, value);
-            if (key != key_buffer)
-                free(key);
+            free(key.owned);
         }
 
         int next = next_element(s, '}');

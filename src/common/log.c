@@ -4,6 +4,9 @@
 #include "common/text.h"
 
 #include <cjson/cJSON.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -232,6 +235,35 @@ static void write_line(const char *line)
  * value as printed: a quote or backslash takes two bytes there. */
 #define LOG_VALUE_MAX 1024
 
+/* True when each of the length bytes at p prints as itself in a JSON string:
+ * printable ASCII other than the quote and the backslash. */
+static bool is_plain_ascii(const unsigned char *p, size_t length)
+{
+    const unsigned char *end = p + length;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(' ');
+    const __m128i delete = _mm_set1_epi8(0x7F);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    while (end - p >= 16) {
+        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* As signed bytes, 0x80 to 0xFF are negative, so one compare with
+         * the space catches them and the control characters. */
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(chunk, space), _mm_cmpeq_epi8(chunk, delete));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, quote));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, backslash));
+        if (_mm_movemask_epi8(bad) != 0)
+            return false;
+        p += 16;
+    }
+#endif
+    for (; p < end; p++) {
+        if (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\')
+            return false;
+    }
+    return true;
+}
+
 /* Return the value itself when it is short printable ASCII without quotes
  * or backslashes, the usual case. Otherwise return a copy in buffer that is
  * valid UTF-8 (cJSON escapes control characters), cut so that it prints in
@@ -240,15 +272,8 @@ static void write_line(const char *line)
  * send. */
 static const char *safe_value(const char *value, char *buffer, size_t size)
 {
-    /* Stop at the first byte that does not print as itself: outside
-     * printable ASCII, a quote or a backslash. */
-    const unsigned char *p = (const unsigned char *)value;
-    size_t length = 0;
-    unsigned char byte;
-    while (length < LOG_VALUE_MAX && (byte = p[length]) >= 0x20 && byte < 0x7F && byte != '"' &&
-           byte != '\\')
-        length++;
-    if (p[length] == '\0')
+    size_t length = strnlen(value, LOG_VALUE_MAX + 1);
+    if (length <= LOG_VALUE_MAX && is_plain_ascii((const unsigned char *)value, length))
         return value;
 
     size_t used = ig_text_valid_utf8(value, buffer, size - 3);

@@ -280,3 +280,35 @@ Test(scan, many_members_last_duplicate_wins)
     cJSON_Delete(tree);
     free(text);
 }
+
+/* Compact JSON takes a path that never looks for whitespace. The same
+ * review with whitespace around every token must give the same tree. */
+Test(scan, whitespace_around_every_token)
+{
+    static const char compact[] =
+        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+        "{\"uid\":\"u\",\"kind\":{\"group\":\"g\",\"kind\":\"k\"},\"options\":{\"a\":[1,{}],"
+        "\"b\":[]},\"object\":{\"metadata\":{\"name\":\"n\",\"managedFields\":[{\"f:x\":{}}],"
+        "\"annotations\":{\"immutable-guard.io/rotation\":\"recreate\"}},\"spec\":{\"target\":"
+        "{\"immutable\":true},\"data\":[true,false,null,-1.5e3]}}}}";
+    char spaced[2 * sizeof compact * 4];
+    size_t used = 0;
+    bool in_string = false;
+    for (const char *p = compact; *p; p++) {
+        bool structural = !in_string && strchr("{}[],:", *p) != NULL;
+        if (structural)
+            used += (size_t)snprintf(spaced + used, sizeof spaced - used, " \t\n\r");
+        spaced[used++] = *p;
+        if (structural)
+            used += (size_t)snprintf(spaced + used, sizeof spaced - used, "\r\n ");
+        if (*p == '"' && p[-1] != '\\')
+            in_string = !in_string;
+    }
+    spaced[used] = '\0';
+
+    char *expected = scan_to_text(compact);
+    char *actual = scan_to_text(spaced);
+    cr_assert_str_eq(actual, expected, "spaced input: %s", spaced);
+    free(expected);
+    free(actual);
+}
