@@ -11,7 +11,7 @@ FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS ?= admission duration patch manifest sigv4 aws_reply watch
+FUZZ_TARGETS ?= admission duration patch manifest sigv4 aws_reply watch json_print
 
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer -pthread $(FUZZ_SANITIZE) \

@@ -95,6 +95,19 @@ def main():
     for chunk in (0, 1, 7, 63):
         write(out, "watch", bytes([chunk]) + stream)
 
+    # JSON printer: selector byte (changes to the parsed tree, see
+    # fuzz_json_print.c) + JSON text.
+    texts = [json.dumps(obj, separators=(",", ":")).encode() for obj in objects[:20]]
+    texts += [
+        b'{"s":"\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u00ff\\ud83d\\ude00/","e":"","k\\u0000":1}',
+        b'[0,-0,0.1,1e300,-1e-300,5e-324,1.7976931348623157e308,1e400,123456789012345678,0.30000000000000004]',
+        b"[" * 40 + b'{"a":[{}]}' + b"]" * 40,
+        b'{"a":"0123456789abcde","b":"0123456789abcdef","c":"0123456789abcdef0","d":"\\n0123456789abcdef\\n"}',
+    ]
+    for text in texts:
+        for selector in (0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F):
+            write(out, "json_print", bytes([selector]) + text)
+
     # Manifest: YAML and JSON files.
     for folder in manifest_dirs:
         if not os.path.isdir(folder):

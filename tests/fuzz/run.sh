@@ -11,7 +11,7 @@ build=$1
 seconds=${2:-60}
 shift
 [ $# -gt 0 ] && shift
-targets=${*:-"admission duration patch manifest sigv4 aws_reply watch"}
+targets=${*:-"admission duration patch manifest sigv4 aws_reply watch json_print"}
 
 python3 tests/fuzz/make-seeds.py "$build/seeds" ../shared/fixtures/real ../shared/fixtures/seed || exit 1
 mkdir -p "$build/artifacts"
@@ -25,7 +25,7 @@ for target in $targets; do
     mkdir -p "$corpus"
     case $target in
         manifest) max_len=65536 ;;
-        admission | watch) max_len=16384 ;;
+        admission | watch | json_print) max_len=16384 ;;
         *) max_len=4096 ;;
     esac
     status=0
