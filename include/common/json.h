@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Member key of object; NULL when object is NULL, not an object, or lacks it. */
+/* The first member of object named key; NULL when object is NULL, not an
+ * object, or lacks it. */
 const cJSON *ig_json_member(const cJSON *object, const char *key);
 
 /* The string member key of object; NULL when absent or not a string. */

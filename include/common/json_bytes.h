@@ -16,17 +16,22 @@ static inline bool ig_json_is_stop_byte(unsigned char c)
 }
 
 #if defined(__SSE2__)
-/* Return a mask of the 16 bytes at p with bit i set where byte i is a stop
- * byte. All 16 bytes must be readable. */
-static inline __attribute__((always_inline)) unsigned int ig_json_stop_mask(const unsigned char *p)
+/* Return a mask of the 16 bytes of chunk with bit i set where byte i is a
+ * stop byte. */
+static inline __attribute__((always_inline)) unsigned int ig_json_stop_mask_of(__m128i chunk)
 {
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     const __m128i control_max = _mm_set1_epi8(0x1f);
-    __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
     __m128i stops = _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash));
     stops = _mm_or_si128(stops, _mm_cmpeq_epi8(_mm_max_epu8(chunk, control_max), control_max));
     return (unsigned int)_mm_movemask_epi8(stops);
+}
+
+/* The same for the 16 bytes at p, which must all be readable. */
+static inline __attribute__((always_inline)) unsigned int ig_json_stop_mask(const unsigned char *p)
+{
+    return ig_json_stop_mask_of(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 #endif
 

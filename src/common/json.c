@@ -13,7 +13,14 @@ const cJSON *ig_json_member(const cJSON *object, const char *key)
 {
     if (!object || !cJSON_IsObject(object))
         return NULL;
-    return cJSON_GetObjectItemCaseSensitive(object, key);
+    /* cJSON_GetObjectItemCaseSensitive calls strcmp for every member it
+     * passes. Comparing the first byte inline skips most of those calls. */
+    for (const cJSON *item = object->child; item; item = item->next) {
+        const char *name = item->string;
+        if (name && name[0] == key[0] && strcmp(name, key) == 0)
+            return item;
+    }
+    return NULL;
 }
 
 const char *ig_json_string(const cJSON *object, const char *key)
@@ -176,35 +183,37 @@ static inline const unsigned char *find_stop(const unsigned char *start, const u
 static inline bool copy_short_plain(char *out, const unsigned char *text, size_t length)
 {
 #if defined(__SSE2__)
-    unsigned char chunk[16];
-
+    /* The pieces go into a register, not through memory: a 16-byte load of
+     * two 8-byte stores just made cannot take them from the store buffer and
+     * waits for them to reach the cache. */
     if (length >= 8) {
-        memcpy(chunk, text, 8);
-        memcpy(chunk + 8, text + length - 8, 8);
+        uint64_t head;
+        uint64_t tail;
+        memcpy(&head, text, 8);
+        memcpy(&tail, text + length - 8, 8);
+        if (ig_json_stop_mask_of(_mm_set_epi64x((long long)tail, (long long)head)) != 0)
+            return false;
+        memcpy(out, &head, 8);
+        memcpy(out + length - 8, &tail, 8);
     } else if (length >= 4) {
-        memcpy(chunk, text, 4);
-        memcpy(chunk + 4, text + length - 4, 4);
-        memcpy(chunk + 8, chunk, 8);
+        uint32_t head;
+        uint32_t tail;
+        memcpy(&head, text, 4);
+        memcpy(&tail, text + length - 4, 4);
+        if (ig_json_stop_mask_of(_mm_set_epi32((int)tail, (int)head, (int)tail, (int)head)) != 0)
+            return false;
+        memcpy(out, &head, 4);
+        memcpy(out + length - 4, &tail, 4);
     } else if (length > 0) {
-        memset(chunk, text[0], sizeof chunk);
-        chunk[1] = text[length / 2];
-        chunk[2] = text[length - 1];
-    } else {
-        return true;
-    }
-    if (ig_json_stop_mask(chunk) != 0)
-        return false;
-
-    if (length >= 8) {
-        memcpy(out, chunk, 8);
-        memcpy(out + length - 8, chunk + 8, 8);
-    } else if (length >= 4) {
-        memcpy(out, chunk, 4);
-        memcpy(out + length - 4, chunk + 4, 4);
-    } else {
-        out[0] = (char)chunk[0];
-        out[length / 2] = (char)chunk[1];
-        out[length - 1] = (char)chunk[2];
+        unsigned char first = text[0];
+        unsigned char middle = text[length / 2];
+        unsigned char last = text[length - 1];
+        if (ig_json_is_stop_byte(first) || ig_json_is_stop_byte(middle) ||
+            ig_json_is_stop_byte(last))
+            return false;
+        out[0] = (char)first;
+        out[length / 2] = (char)middle;
+        out[length - 1] = (char)last;
     }
     return true;
 #else
