@@ -13,19 +13,21 @@
 #ifndef IG_TRANSPORT_DEADLINE_H
 #define IG_TRANSPORT_DEADLINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
 /* One connection's entry, embedded in the caller's per-connection state.
- * Its fields belong to deadline.c and change only under the table's lock. */
+ * Its fields belong to deadline.c. The list links change only under the
+ * table's lock. The deadline is an atomic, so that arming and disarming,
+ * twice per request, take no lock that the worker threads share. */
 struct ig_deadline_entry {
     struct ig_deadline_entry *previous;
     struct ig_deadline_entry *next;
     int fd;
-    bool armed;
-    bool after_reply;     /* armed by a completed request, not by accept */
-    long long armed_ms;   /* CLOCK_MONOTONIC milliseconds */
-    long long deadline_ms;
+    _Atomic long long deadline_ms;      /* CLOCK_MONOTONIC milliseconds; 0: disarmed */
+    _Atomic long long armed_ms;         /* when it was armed, for the log line */
+    atomic_bool after_reply;            /* armed by a completed request, not by accept */
     struct sockaddr_storage peer;
 };
 

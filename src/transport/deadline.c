@@ -66,18 +66,22 @@ static size_t sweep_locked(struct ig_deadlines *deadlines, long long now_ms,
 {
     size_t logged_count = 0;
     for (struct ig_deadline_entry *entry = deadlines->head; entry; entry = entry->next) {
-        if (!entry->armed || entry->deadline_ms > now_ms)
+        long long deadline_ms = atomic_load(&entry->deadline_ms);
+        if (deadline_ms == 0 || deadline_ms > now_ms)
+            continue;
+        /* Disarm first: when the worker thread has just disarmed or armed
+         * the entry again, its headers arrived in time and it is kept. */
+        if (!atomic_compare_exchange_strong(&entry->deadline_ms, &deadline_ms, 0))
             continue;
         /* The entry is removed before its socket is closed (see
          * ig_deadlines_remove), so entry->fd is still this connection's. */
         shutdown(entry->fd, SHUT_RDWR);
-        entry->armed = false;
         ig_counter_add(deadlines->expired, 1);
         if (logged_count < LOGGED_PER_SWEEP && ig_log_limit_take(&deadlines->log_limit)) {
             struct expired_connection *line = &logged[logged_count++];
             describe_peer(&entry->peer, line);
-            line->waited_ms = now_ms - entry->armed_ms;
-            line->after_reply = entry->after_reply;
+            line->waited_ms = now_ms - atomic_load(&entry->armed_ms);
+            line->after_reply = atomic_load(&entry->after_reply);
         }
     }
     return logged_count;
@@ -194,9 +198,9 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
     entry->fd = fd;
     if (peer && peer_length > 0 && peer_length <= sizeof entry->peer)
         memcpy(&entry->peer, peer, peer_length);
-    entry->armed = true;
-    entry->armed_ms = now_ms;
-    entry->deadline_ms = now_ms + (long long)deadlines->timeout_s * 1000;
+    atomic_init(&entry->after_reply, false);
+    atomic_init(&entry->armed_ms, now_ms);
+    atomic_init(&entry->deadline_ms, now_ms + (long long)deadlines->timeout_s * 1000);
 
     pthread_mutex_lock(&deadlines->lock);
     entry->next = deadlines->head;
@@ -212,19 +216,15 @@ void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_dead
                                   unsigned extra_s)
 {
     long long now_ms = monotonic_ms();
-    pthread_mutex_lock(&deadlines->lock);
-    entry->armed = true;
-    entry->after_reply = true;
-    entry->armed_ms = now_ms;
-    entry->deadline_ms = now_ms + ((long long)deadlines->timeout_s + extra_s) * 1000;
-    pthread_mutex_unlock(&deadlines->lock);
+    atomic_store(&entry->after_reply, true);
+    atomic_store(&entry->armed_ms, now_ms);
+    atomic_store(&entry->deadline_ms, now_ms + ((long long)deadlines->timeout_s + extra_s) * 1000);
 }
 
 void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
 {
-    pthread_mutex_lock(&deadlines->lock);
-    entry->armed = false;
-    pthread_mutex_unlock(&deadlines->lock);
+    (void)deadlines;
+    atomic_store(&entry->deadline_ms, 0);
 }
 
 void ig_deadlines_remove(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
@@ -237,6 +237,6 @@ void ig_deadlines_remove(struct ig_deadlines *deadlines, struct ig_deadline_entr
     if (entry->next)
         entry->next->previous = entry->previous;
     entry->previous = entry->next = NULL;
-    entry->armed = false;
+    atomic_store(&entry->deadline_ms, 0);
     pthread_mutex_unlock(&deadlines->lock);
 }
