@@ -49,8 +49,10 @@ static const struct field_spec object_fields[] = {
     END,
 };
 static const struct field_spec user_fields[] = {KEEP("username"), END};
+static const struct field_spec group_version_kind_fields[] = {
+    KEEP("group"), KEEP("version"), KEEP("kind"), END};
 static const struct field_spec request_fields[] = {
-    KEEP("uid"),       KEEP("kind"),      KEEP("operation"),
+    KEEP("uid"),       MAP("kind", group_version_kind_fields), KEEP("operation"),
     KEEP("namespace"), KEEP("name"),      MAP("userInfo", user_fields),
     KEEP("dryRun"),    MAP("object", object_fields), MAP("oldObject", object_fields),
     END,
