@@ -2390,7 +2390,8 @@ Test(transport, reply_in_one_tls_record)
                      (size_t)(record + length - body), content_length);
         cr_assert_not_null(strstr(body, "\"allowed\":true"));
     }
-    /* One slow reply can be the machine's load; a corked socket delays all. */
+    /* One slow reply can come from the machine's load, but a corked socket
+     * delays every reply. */
     cr_assert_leq(held_back, 2, "%d of %d keep-alive replies took 180 ms or more", held_back,
                   (int)KEEP_ALIVE_REQUESTS);
 
@@ -2954,6 +2955,53 @@ Test(transport, buffer_cap_below_body_limit)
     setenv("IG_MAX_BUFFERED_BYTES", "8192", 1);
     struct server server;
     start_server(&server, "buffer-equal", args);
+    post_small_review(&server);
+    stop_server_cleanly(&server);
+}
+
+/* Send a review whose headers carry `lines` extra header lines with a value
+ * of `value_bytes` bytes each, and return the reply's status code. */
+static int status_with_extra_headers(const struct server *server, int lines, size_t value_bytes)
+{
+    struct tls_client client;
+    tls_client_open(server, &client);
+    size_t head_size = (size_t)lines * (value_bytes + 16) + 512;
+    char *head = malloc(head_size);
+    cr_assert_not_null(head);
+    size_t used = (size_t)snprintf(head, head_size, "POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for (int i = 0; i < lines; i++) {
+        used += (size_t)snprintf(head + used, head_size - used, "X-Pad-%d: ", i);
+        memset(head + used, 'a', value_bytes);
+        used += value_bytes;
+        used += (size_t)snprintf(head + used, head_size - used, "\r\n");
+    }
+    used += (size_t)snprintf(head + used, head_size - used,
+                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                             strlen(review_v1));
+    cr_assert_lt(used, head_size);
+    int status = -1;
+    if (tls_client_send(&client, head, used) && tls_client_send(&client, review_v1, strlen(review_v1)))
+        status = tls_client_read_status(&client);
+    free(head);
+    tls_client_close(&client);
+    return status;
+}
+
+/* The connection's 8 KiB memory pool bounds the request headers, as the
+ * README states: about 7 KiB in all, or about 70 header lines. */
+Test(transport, header_size_limits)
+{
+    struct server server;
+    start_server(&server, "header-limits", NULL);
+
+    cr_assert_eq(status_with_extra_headers(&server, 1, 6 * 1024), 200,
+                 "a 6 KiB header was not accepted");
+    cr_assert_eq(status_with_extra_headers(&server, 60, 8), 200,
+                 "60 short header lines were not accepted");
+    cr_assert_eq(status_with_extra_headers(&server, 1, 9 * 1024), 431,
+                 "a 9 KiB header did not get 431");
+    cr_assert_eq(status_with_extra_headers(&server, 100, 8), 431,
+                 "100 header lines did not get 431");
     post_small_review(&server);
     stop_server_cleanly(&server);
 }
