@@ -9,6 +9,7 @@
 #endif
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -235,29 +236,52 @@ static void write_line(const char *line)
  * value as printed: a quote or backslash takes two bytes there. */
 #define LOG_VALUE_MAX 1024
 
+#if defined(__SSE2__)
+/* True when none of the 16 bytes of chunk is a control character, DEL, a
+ * byte above 0x7F, a quote or a backslash. */
+static inline bool chunk_is_plain_ascii(__m128i chunk)
+{
+    /* As signed bytes, 0x80 to 0xFF are negative, so one compare with the
+     * space catches them and the control characters. */
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(chunk, _mm_set1_epi8(' ')),
+                               _mm_cmpeq_epi8(chunk, _mm_set1_epi8(0x7F)));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\')));
+    return _mm_movemask_epi8(bad) == 0;
+}
+#endif
+
 /* True when each of the length bytes at p prints as itself in a JSON string:
- * printable ASCII other than the quote and the backslash. */
+ * printable ASCII other than the quote and the backslash. Overlapping loads
+ * cover a length that is not a multiple of 16, and short values, most of
+ * the log's, are read as two overlapping 8- or 4-byte pieces. */
 static bool is_plain_ascii(const unsigned char *p, size_t length)
 {
-    const unsigned char *end = p + length;
 #if defined(__SSE2__)
-    const __m128i space = _mm_set1_epi8(' ');
-    const __m128i delete = _mm_set1_epi8(0x7F);
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    while (end - p >= 16) {
-        __m128i chunk = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* As signed bytes, 0x80 to 0xFF are negative, so one compare with
-         * the space catches them and the control characters. */
-        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(chunk, space), _mm_cmpeq_epi8(chunk, delete));
-        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, quote));
-        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, backslash));
-        if (_mm_movemask_epi8(bad) != 0)
-            return false;
-        p += 16;
+    if (length >= 16) {
+        const unsigned char *last = p + length - 16;
+        for (; p < last; p += 16) {
+            if (!chunk_is_plain_ascii(_mm_loadu_si128((const __m128i *)(const void *)p)))
+                return false;
+        }
+        return chunk_is_plain_ascii(_mm_loadu_si128((const __m128i *)(const void *)last));
+    }
+    if (length >= 8) {
+        uint64_t head;
+        uint64_t tail;
+        memcpy(&head, p, 8);
+        memcpy(&tail, p + length - 8, 8);
+        return chunk_is_plain_ascii(_mm_set_epi64x((long long)tail, (long long)head));
+    }
+    if (length >= 4) {
+        uint32_t head;
+        uint32_t tail;
+        memcpy(&head, p, 4);
+        memcpy(&tail, p + length - 4, 4);
+        return chunk_is_plain_ascii(_mm_set_epi32((int)tail, (int)head, (int)tail, (int)head));
     }
 #endif
-    for (; p < end; p++) {
+    for (const unsigned char *end = p + length; p < end; p++) {
         if (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\')
             return false;
     }

@@ -155,3 +155,30 @@ Test(log, escaped_values_cut_by_printed_size)
     cr_assert_str_eq(cJSON_GetObjectItem(line, "user")->valuestring, "a\tb");
     cJSON_Delete(line);
 }
+
+/* The check for values that can be logged as they are reads short values in
+ * overlapping pieces and long ones in 16-byte chunks. An invalid UTF-8 byte
+ * at any position of any length must still be replaced. */
+Test(log, invalid_byte_found_at_every_position)
+{
+    char value[48];
+    for (size_t length = 1; length < sizeof value; length++) {
+        for (size_t bad = 0; bad < length; bad++) {
+            memset(value, 'v', length);
+            value[length] = '\0';
+            value[bad] = (char)0xFF;
+            fflush(capture);
+            size_t before = captured_size;
+            ig_info("admission decision", IG_F_STR("name", value));
+            fflush(capture);
+
+            cJSON *line = cJSON_Parse(captured + before);
+            cr_assert_not_null(line, "length %zu, bad byte at %zu: the line is not JSON", length, bad);
+            const char *logged = cJSON_GetObjectItem(line, "name")->valuestring;
+            cr_assert_eq(strlen(logged), length);
+            cr_assert_eq(logged[bad], '?', "length %zu: the byte at %zu was logged as 0x%02x", length,
+                         bad, (unsigned char)logged[bad]);
+            cJSON_Delete(line);
+        }
+    }
+}
