@@ -386,11 +386,15 @@ static bool print_scalar(struct json_writer *w, const cJSON *item)
 /* The open arrays and objects, outermost first. The first levels live on the
  * C stack and deeper trees move to the heap, so depth is limited by memory
  * only and nothing recurses. */
+struct open_container {
+    const cJSON *item;
+};
+
 struct container_stack {
-    const cJSON **items;
+    struct open_container *items;
     size_t depth;
     size_t capacity;
-    const cJSON *inline_items[32];
+    struct open_container inline_items[32];
 };
 
 static bool container_push(struct container_stack *stack, const cJSON *container)
@@ -399,9 +403,9 @@ static bool container_push(struct container_stack *stack, const cJSON *container
         if (stack->capacity > SIZE_MAX / 2 / sizeof *stack->items)
             return false;
         size_t new_capacity = stack->capacity * 2;
-        const cJSON **grown = stack->items == stack->inline_items
-                                  ? malloc(new_capacity * sizeof *grown)
-                                  : realloc(stack->items, new_capacity * sizeof *grown);
+        struct open_container *grown = stack->items == stack->inline_items
+                                           ? malloc(new_capacity * sizeof *grown)
+                                           : realloc(stack->items, new_capacity * sizeof *grown);
         if (!grown)
             return false;
         if (stack->items == stack->inline_items)
@@ -409,7 +413,7 @@ static bool container_push(struct container_stack *stack, const cJSON *container
         stack->items = grown;
         stack->capacity = new_capacity;
     }
-    stack->items[stack->depth++] = container;
+    stack->items[stack->depth++].item = container;
     return true;
 }
 
@@ -426,7 +430,7 @@ static bool print_tree(struct json_writer *w, const cJSON *root, struct containe
     const cJSON *item = root;
 
     for (;;) {
-        if (stack->depth > 0 && is_object(stack->items[stack->depth - 1]) &&
+        if (stack->depth > 0 && is_object(stack->items[stack->depth - 1].item) &&
             !print_string(w, item->string, true))
             return false;
 
@@ -446,7 +450,7 @@ static bool print_tree(struct json_writer *w, const cJSON *root, struct containe
         }
 
         while (stack->depth > 0 && !item->next) {
-            item = stack->items[--stack->depth];
+            item = stack->items[--stack->depth].item;
             if (!writer_put_char(w, is_object(item) ? '}' : ']'))
                 return false;
         }
@@ -491,11 +495,13 @@ char *ig_json_print(const cJSON *item, size_t *length)
 {
     /* The same first size as cJSON's print buffer. */
     size_t capacity = 256;
-    char *start = malloc(capacity);
-    if (!start)
+    struct json_writer writer = {.growable = true};
+    /* The writer owns the buffer and may move it while it grows. */
+    writer.start = malloc(capacity);
+    if (!writer.start)
         return NULL;
-
-    struct json_writer writer = {start, start, start + capacity - 1, true};
+    writer.pos = writer.start;
+    writer.limit = writer.start + capacity - 1;
     if (!print_item(&writer, item)) {
         free(writer.start);
         return NULL;
