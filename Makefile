@@ -80,6 +80,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# The files that print IG_GIT_COMMIT are rebuilt when the commit changes. The
+# stamp is rewritten only then, so that a rebuild at the same commit stays a
+# no-op.
+COMMIT_STAMP := $(BUILD)/commit.stamp
+$(COMMIT_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(IG_GIT_COMMIT)" ]; then echo "$(IG_GIT_COMMIT)" > $@; fi
+$(BUILD)/obj/src/cli/version.o $(BUILD)/obj/src/cli/serve.o $(BUILD)/obj/src/transport/server.o: $(COMMIT_STAMP)
+.PHONY: FORCE
+FORCE:
+
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB) $(LIBS_ALL) -lcriterion

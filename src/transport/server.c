@@ -842,9 +842,9 @@ static void register_metrics(struct ig_server *server)
  * headers, the read buffer and the reply headers. libmicrohttpd 0.9.75
  * zeroes the whole pool after every request (MHD_pool_reset), and with
  * 64 keep-alive connections 16 KiB pools took about 2.5 % more CPU per
- * request than 8 KiB ones. The default is 32 KiB. Headers of about 7 KiB,
- * or about 70 header lines, still fit: far more than the few hundred bytes
- * an apiserver sends. */
+ * request than 8 KiB ones. The default is 32 KiB. Headers of about
+ * 7.5 KiB, or about 75 header lines, still fit: far more than the few
+ * hundred bytes an apiserver sends. */
 #define CONNECTION_MEMORY_BYTES (8 * 1024)
 
 /* Leave the path as sent. libmicrohttpd percent-decodes it by default, so

@@ -2988,7 +2988,7 @@ static int status_with_extra_headers(const struct server *server, int lines, siz
 }
 
 /* The connection's 8 KiB memory pool bounds the request headers, as the
- * README states: about 7 KiB in all, or about 70 header lines. */
+ * README states: about 7.5 KiB in all, or about 75 header lines. */
 Test(transport, header_size_limits)
 {
     struct server server;
