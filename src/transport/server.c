@@ -188,10 +188,11 @@ static enum MHD_Result queue_json_body(struct ig_server *server, struct MHD_Conn
     /* During shutdown, ask clients not to send more requests on this connection. */
     if (atomic_load(&server->stopping))
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result queued = MHD_queue_response(connection, code, response);
-    MHD_destroy_response(response);
+    /* Counted before libmicrohttpd can send the reply (see write_early_reply). */
     if (code >= 400)
         count_error(server, code);
+    enum MHD_Result queued = MHD_queue_response(connection, code, response);
+    MHD_destroy_response(response);
     return queued;
 }
 
@@ -293,6 +294,9 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
         return false;
     }
 
+    /* Counted before the reply leaves, so that a client which has read it
+     * also finds it in the metrics. */
+    count_error(server, code);
     size_t sent = 0;
     int attempts = 0;
     while (sent < reply_length && attempts < 20) {
@@ -308,7 +312,6 @@ static bool write_early_reply(struct ig_server *server, struct MHD_Connection *c
         sent += (size_t)written;
     }
     free(reply);
-    count_error(server, code);
     return sent == reply_length;
 }
 
