@@ -1,11 +1,14 @@
-/* Byte classes of JSON string text, shared by the review scanner and the
- * printer. A plain byte stands for itself inside a JSON string. A stop byte
- * does not: the quote, the backslash and the control characters U+0000 to
- * U+001F, which JSON forbids unescaped. */
+/* Byte classes of JSON string text, shared by the review scanner, the
+ * printer and the log. A plain byte stands for itself inside a JSON string.
+ * A stop byte does not: the quote, the backslash and the control characters
+ * U+0000 to U+001F, which JSON forbids unescaped. */
 #ifndef IG_COMMON_JSON_BYTES_H
 #define IG_COMMON_JSON_BYTES_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -13,6 +16,39 @@
 static inline bool ig_json_is_stop_byte(unsigned char c)
 {
     return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* Return the letter after the backslash for the stop bytes that have a
+ * two-character escape, or 0 for the others, which print as \u00xx. */
+static inline char ig_json_short_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return '"';
+    case '\\':
+        return '\\';
+    case '\b':
+        return 'b';
+    case '\f':
+        return 'f';
+    case '\n':
+        return 'n';
+    case '\r':
+        return 'r';
+    case '\t':
+        return 't';
+    default:
+        return 0;
+    }
+}
+
+/* Return how many bytes c takes inside a printed JSON string: 1 for a plain
+ * byte, 2 for a short escape, 6 for \u00xx. */
+static inline size_t ig_json_printed_width(unsigned char c)
+{
+    if (!ig_json_is_stop_byte(c))
+        return 1;
+    return ig_json_short_escape(c) ? 2 : 6;
 }
 
 #if defined(__SSE2__)
@@ -32,6 +68,29 @@ static inline __attribute__((always_inline)) unsigned int ig_json_stop_mask_of(_
 static inline __attribute__((always_inline)) unsigned int ig_json_stop_mask(const unsigned char *p)
 {
     return ig_json_stop_mask_of(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* Return the length bytes at p, 4 <= length <= 16, in one vector built from
+ * two overlapping 8-byte pieces, or two 4-byte pieces each repeated. Every
+ * byte of the vector is one of the length bytes, so a test of the whole
+ * vector tests exactly them, and no byte outside them is read. The pieces go
+ * into the register directly: a 16-byte load of two 8-byte stores just made
+ * cannot take them from the store buffer and waits for the cache. */
+static inline __attribute__((always_inline)) __m128i ig_json_load_short(const unsigned char *p,
+                                                                        size_t length)
+{
+    if (length >= 8) {
+        uint64_t head;
+        uint64_t tail;
+        memcpy(&head, p, 8);
+        memcpy(&tail, p + length - 8, 8);
+        return _mm_set_epi64x((long long)tail, (long long)head);
+    }
+    uint32_t head;
+    uint32_t tail;
+    memcpy(&head, p, 4);
+    memcpy(&tail, p + length - 4, 4);
+    return _mm_set_epi32((int)tail, (int)head, (int)tail, (int)head);
 }
 #endif
 

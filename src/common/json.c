@@ -42,21 +42,29 @@ static bool attach(cJSON *object, const char *key, cJSON *item)
     return true;
 }
 
-bool ig_json_add_int(cJSON *object, const char *key, long long value)
+/* Write the decimal digits of magnitude, after a '-' when negative, so that
+ * they end just before end, and return where they start. Up to 21 bytes
+ * before end are written. */
+static char *format_decimal(char *end, unsigned long long magnitude, bool negative)
 {
-    /* Digits are written from the end. The magnitude is unsigned, so that
-     * LLONG_MIN does not overflow. */
-    char digits[24];
-    char *p = digits + sizeof digits;
-    unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value
-                                             : (unsigned long long)value;
-    *--p = '\0';
+    char *p = end;
     do {
         *--p = (char)('0' + magnitude % 10);
         magnitude /= 10;
     } while (magnitude > 0);
-    if (value < 0)
+    if (negative)
         *--p = '-';
+    return p;
+}
+
+bool ig_json_add_int(cJSON *object, const char *key, long long value)
+{
+    /* The magnitude is unsigned, so that LLONG_MIN does not overflow. */
+    char digits[24];
+    unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value
+                                             : (unsigned long long)value;
+    digits[sizeof digits - 1] = '\0';
+    char *p = format_decimal(digits + sizeof digits - 1, magnitude, value < 0);
 
     return attach(object, key, cJSON_CreateRaw(p));
 }
@@ -128,30 +136,6 @@ static inline bool writer_put_char(struct json_writer *w, char c)
     return true;
 }
 
-/* Return the letter after the backslash for the stop bytes that have a
- * two-character escape, or 0 for the others, which print as \u00xx. */
-static char short_escape(unsigned char c)
-{
-    switch (c) {
-    case '"':
-        return '"';
-    case '\\':
-        return '\\';
-    case '\b':
-        return 'b';
-    case '\f':
-        return 'f';
-    case '\n':
-        return 'n';
-    case '\r':
-        return 'r';
-    case '\t':
-        return 't';
-    default:
-        return 0;
-    }
-}
-
 /* Return the first stop byte in [p, end), or end. All of [start, end) is
  * readable and p lies in it. ig_json_skip_plain scans what follows the last
  * whole 16-byte chunk one byte at a time. When the string is 16 bytes or
@@ -176,34 +160,23 @@ static inline const unsigned char *find_stop(const unsigned char *start, const u
 }
 
 /* Copy text (length below 16) to out and return true when it contains no
- * stop byte. Otherwise return false and leave out unchanged. Loads and stores of fixed
- * size that may overlap, 8 + 8, 4 + 4 or three single bytes, cover every
- * byte of text, so short keys and values cost neither a byte loop nor a
- * call to memcpy. */
+ * stop byte. Otherwise return false and leave out unchanged. Loads and
+ * stores of fixed size that may overlap, 8 + 8, 4 + 4 or three single bytes,
+ * cover every byte of text, so short keys and values cost neither a byte
+ * loop nor a call to memcpy. */
 static inline bool copy_short_plain(char *out, const unsigned char *text, size_t length)
 {
 #if defined(__SSE2__)
-    /* The pieces go into a register, not through memory: a 16-byte load of
-     * two 8-byte stores just made cannot take them from the store buffer and
-     * waits for them to reach the cache. */
-    if (length >= 8) {
-        uint64_t head;
-        uint64_t tail;
-        memcpy(&head, text, 8);
-        memcpy(&tail, text + length - 8, 8);
-        if (ig_json_stop_mask_of(_mm_set_epi64x((long long)tail, (long long)head)) != 0)
+    if (length >= 4) {
+        if (ig_json_stop_mask_of(ig_json_load_short(text, length)) != 0)
             return false;
-        memcpy(out, &head, 8);
-        memcpy(out + length - 8, &tail, 8);
-    } else if (length >= 4) {
-        uint32_t head;
-        uint32_t tail;
-        memcpy(&head, text, 4);
-        memcpy(&tail, text + length - 4, 4);
-        if (ig_json_stop_mask_of(_mm_set_epi32((int)tail, (int)head, (int)tail, (int)head)) != 0)
-            return false;
-        memcpy(out, &head, 4);
-        memcpy(out + length - 4, &tail, 4);
+        if (length >= 8) {
+            memcpy(out, text, 8);
+            memcpy(out + length - 8, text + length - 8, 8);
+        } else {
+            memcpy(out, text, 4);
+            memcpy(out + length - 4, text + length - 4, 4);
+        }
     } else if (length > 0) {
         unsigned char first = text[0];
         unsigned char middle = text[length / 2];
@@ -248,7 +221,7 @@ static __attribute__((noinline)) bool print_string_text(struct json_writer *w, c
         if (stop == end)
             break;
 
-        char letter = short_escape(*stop);
+        char letter = ig_json_short_escape(*stop);
         size_t needed = (letter ? 2 : 6) + (size_t)(end - stop - 1) + closing;
         if ((size_t)(w->limit - out) < needed) {
             w->pos = out;
@@ -306,16 +279,9 @@ static inline bool print_string(struct json_writer *w, const char *text, bool as
 static bool print_integral(struct json_writer *w, double value)
 {
     char digits[24];
-    char *p = digits + sizeof digits;
-    unsigned long long magnitude = (unsigned long long)fabs(value);
-
-    do {
-        *--p = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude > 0);
-    if (signbit(value))
-        *--p = '-';
-    return writer_put(w, p, (size_t)(digits + sizeof digits - p));
+    char *end = digits + sizeof digits;
+    char *p = format_decimal(end, (unsigned long long)fabs(value), signbit(value));
+    return writer_put(w, p, (size_t)(end - p));
 }
 
 /* Print a number as cJSON 1.7.15 does: NaN and infinities as null, otherwise

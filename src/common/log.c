@@ -1,6 +1,7 @@
 #include "common/log.h"
 #include "common/json.h"
 #include "common/json_arena.h"
+#include "common/json_bytes.h"
 #include "common/text.h"
 
 #include <cjson/cJSON.h>
@@ -9,7 +10,6 @@
 #endif
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -266,20 +266,8 @@ static bool is_plain_ascii(const unsigned char *p, size_t length)
         }
         return chunk_is_plain_ascii(_mm_loadu_si128((const __m128i *)(const void *)last));
     }
-    if (length >= 8) {
-        uint64_t head;
-        uint64_t tail;
-        memcpy(&head, p, 8);
-        memcpy(&tail, p + length - 8, 8);
-        return chunk_is_plain_ascii(_mm_set_epi64x((long long)tail, (long long)head));
-    }
-    if (length >= 4) {
-        uint32_t head;
-        uint32_t tail;
-        memcpy(&head, p, 4);
-        memcpy(&tail, p + length - 4, 4);
-        return chunk_is_plain_ascii(_mm_set_epi32((int)tail, (int)head, (int)tail, (int)head));
-    }
+    if (length >= 4)
+        return chunk_is_plain_ascii(ig_json_load_short(p, length));
 #endif
     for (const unsigned char *end = p + length; p < end; p++) {
         if (*p < 0x20 || *p >= 0x7F || *p == '"' || *p == '\\')
@@ -304,14 +292,7 @@ static const char *safe_value(const char *value, char *buffer, size_t size)
     size_t printed = 0;
     size_t cut = 0;
     while (cut < used) {
-        /* cJSON prints a quote, a backslash and \b \f \n \r \t as two bytes,
-         * other control characters as six (\u00XX). */
-        unsigned char c = (unsigned char)buffer[cut];
-        size_t width = 1;
-        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
-            width = 2;
-        else if (c < 0x20)
-            width = 6;
+        size_t width = ig_json_printed_width((unsigned char)buffer[cut]);
         if (printed + width > LOG_VALUE_MAX)
             break;
         printed += width;
