@@ -508,6 +508,17 @@ static const char *plain_string(struct scanner *s, size_t *length)
     return (const char *)open + 1;
 }
 
+/* Decode the string that starts at start and ends just before s->p, already
+ * validated, into out. out has room for the raw length plus one, which is
+ * always enough. Returns the decoded length. */
+static size_t decode_scanned_string(const struct scanner *s, const char *start, char *out)
+{
+    struct scanner again = {.start = s->start, .p = start, .end = s->p};
+    size_t length = 0;
+    scan_string(&again, out, (size_t)(s->p - start) + 1, &length);
+    return length;
+}
+
 /* Make a string item that owns text, which came from cJSON_malloc. */
 static cJSON *adopt_string(struct scanner *s, char *text)
 {
@@ -540,12 +551,10 @@ static cJSON *parse_string_value(struct scanner *s)
     /* The decoded text is never longer than the raw text. */
     if (!skip_string(s))
         return NULL;
-    size_t raw = (size_t)(s->p - start);
-    char *text = cJSON_malloc(raw + 1);
+    char *text = cJSON_malloc((size_t)(s->p - start) + 1);
     if (!text)
         return oom(s);
-    struct scanner again = {.start = s->start, .p = start, .end = s->p};
-    scan_string(&again, text, raw + 1, &length);
+    decode_scanned_string(s, start, text);
     return adopt_string(s, text);
 }
 
@@ -664,19 +673,16 @@ static bool read_member_key(struct scanner *s, bool in_place, struct member_key 
     }
     if (key->length == SIZE_MAX) {
         /* Longer than any field name this code reads, but kept values keep it. */
-        size_t raw = (size_t)(s->p - start);
-        key->owned = malloc(raw + 1);
+        key->owned = malloc((size_t)(s->p - start) + 1);
         if (!key->owned) {
             oom(s);
             return false;
         }
-        struct scanner again = {.start = s->start, .p = start, .end = s->p};
-        scan_string(&again, key->owned, raw + 1, &key->length);
+        key->length = decode_scanned_string(s, start, key->owned);
         key->text = key->owned;
     }
 
-    skip_whitespace(s);
-    if (s->p >= s->end || *s->p != ':') {
+    if (!next_is(s, ':')) {
         free(key->owned);
         return false;
     }
