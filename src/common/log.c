@@ -251,6 +251,26 @@ static inline bool chunk_is_plain_ascii(__m128i chunk)
 }
 #endif
 
+/* True when the length bytes at p are all below 0x80. */
+static bool is_ascii(const unsigned char *p, size_t length)
+{
+#if defined(__SSE2__)
+    if (length >= 16) {
+        const unsigned char *last = p + length - 16;
+        for (; p < last; p += 16) {
+            if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p)) != 0)
+                return false;
+        }
+        return _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)last)) == 0;
+    }
+#endif
+    for (const unsigned char *end = p + length; p < end; p++) {
+        if (*p >= 0x80)
+            return false;
+    }
+    return true;
+}
+
 /* True when each of the length bytes at p prints as itself in a JSON string:
  * printable ASCII other than the quote and the backslash. Overlapping loads
  * cover a length that is not a multiple of 16, and short values, most of
@@ -338,9 +358,71 @@ static bool add_json_field(cJSON *object, const struct ig_log_field *field)
 #define LINE_BUFFER_BYTES (16 * 1024)
 static _Thread_local char line_buffer[LINE_BUFFER_BYTES];
 
+/* Storage for the usual line's tree, which is built on the stack
+ * (ig_json_nodes in common/json.h). */
+#define STACK_LINE_NODES 24
+
+struct stack_line {
+    cJSON storage[STACK_LINE_NODES];
+    char digits[STACK_LINE_NODES][IG_JSON_INT_TEXT_SIZE];
+    struct ig_json_nodes nodes;
+};
+
+/* Build the line in line and return its root, with every value as it is.
+ * NULL, with nothing to free, when it needs the general path: more fields
+ * than fit, or a double. */
+static cJSON *build_stack_line(struct stack_line *line, const char *time_text,
+                               enum ig_log_level level, const char *msg,
+                               const struct ig_log_field *fields, size_t count)
+{
+    struct ig_json_nodes *nodes = &line->nodes;
+    if (count > STACK_LINE_NODES - 4)
+        return NULL;
+    ig_json_nodes_init(nodes, line->storage, STACK_LINE_NODES);
+    cJSON *root = ig_json_nodes_add(nodes, NULL, NULL, cJSON_Object, NULL);
+    ig_json_nodes_add(nodes, root, "time", cJSON_String, time_text);
+    ig_json_nodes_add(nodes, root, "level", cJSON_String, level_names[level]);
+    ig_json_nodes_add(nodes, root, "msg", cJSON_String, msg);
+    for (size_t i = 0; i < count; i++) {
+        const struct ig_log_field *field = &fields[i];
+        switch (field->type) {
+        case IG_LOG_FIELD_STR:
+            ig_json_nodes_add(nodes, root, field->key, field->s ? cJSON_String : cJSON_NULL,
+                              field->s);
+            break;
+        case IG_LOG_FIELD_INT:
+            ig_json_nodes_add(nodes, root, field->key, cJSON_Raw,
+                              ig_json_int_text(field->i, line->digits[nodes->used]));
+            break;
+        case IG_LOG_FIELD_BOOL:
+            ig_json_nodes_add(nodes, root, field->key, field->i ? cJSON_True : cJSON_False, NULL);
+            break;
+        case IG_LOG_FIELD_DOUBLE:
+            return NULL;
+        case IG_LOG_FIELD_NONE:
+            break;
+        }
+    }
+    return root;
+}
+
 static void log_json(const char *time_text, enum ig_log_level level, const char *msg,
                      const struct ig_log_field *fields, size_t count)
 {
+    struct stack_line stack_line;
+    const cJSON *stack_root = build_stack_line(&stack_line, time_text, level, msg, fields, count);
+    if (stack_root) {
+        /* A line this short has no value that safe_value() would cut, and one
+         * of ASCII only has no invalid UTF-8 to replace. Checking the printed
+         * line once costs less than checking each value. */
+        size_t length = ig_json_print_into(stack_root, line_buffer, sizeof line_buffer);
+        if (length > 0 && length <= LOG_VALUE_MAX &&
+            is_ascii((const unsigned char *)line_buffer, length)) {
+            write_text(line_buffer, length);
+            return;
+        }
+    }
+
     cJSON *object = cJSON_CreateObject();
     bool ok = object && ig_json_add_string_ref(object, "time", time_text) &&
               ig_json_add_string_ref(object, "level", level_names[level]) &&

@@ -78,6 +78,13 @@ static size_t copy_valid(const char *text, char *out, size_t size, bool keep_con
     if (size == 0)
         return 0;
     while (left > 0) {
+        if (*p >= 0x20 && *p < 0x7F) { /* printable ASCII, the usual case */
+            if (used + 1 >= size)
+                break;
+            out[used++] = (char)*p++;
+            left--;
+            continue;
+        }
         size_t length = utf8_sequence_length(p, left);
         bool replace = keep_controls ? length == 0 : needs_replacing(p, length);
         size_t emit = replace ? 1 : length;
@@ -147,11 +154,15 @@ void ig_text_append_n(struct ig_text *text, const char *piece, size_t max)
         return;
     size_t room = text->size - 1 - text->used;
     size_t length = strnlen(piece, max);
+    bool cut = length == max;
     if (length > room) {
         length = room;
         text->full = true;
+        cut = true;
     }
-    length = whole_characters(piece, length);
+    /* Only a cut can split a character. */
+    if (cut)
+        length = whole_characters(piece, length);
     memcpy(text->data + text->used, piece, length);
     text->used += length;
     text->data[text->used] = '\0';

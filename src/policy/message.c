@@ -90,6 +90,37 @@ static void quote_rotation(const struct ig_policy_result *result, char *out, siz
         snprintf(out, size, "(not a string)");
 }
 
+/* The text after "still refreshes <how>" in a missing-rotation message. */
+#define MISSING_ROTATION_FIX(immutable, refresh_policy, annotations, then_delete)                \
+    ", and Kubernetes rejects every change to an immutable Secret, so rotated values would "     \
+    "never reach it. Fix it in one of three ways: add the annotation " IG_ROTATION_ANNOTATION    \
+    ": " IG_ROTATION_RECREATE " to " annotations                                                 \
+    " so that immutable-guard recreates the Secret on rotation, set " immutable ": false"      \
+    then_delete ", or set " refresh_policy ": CreatedOnce."
+
+#define THEN_DELETE                                                                            \
+    " and then delete the existing Secret, which is already immutable, so that ESO creates it " \
+    "again"
+
+/* Return that text for the kind, and for a target that is immutable already
+ * or not. It is joined at compile time, because joining its 14 pieces for
+ * every denial cost about as much as the rest of the message. */
+static const char *missing_rotation_fix(enum ig_es_kind kind, bool target_was_immutable)
+{
+    if (kind == IG_KIND_CLUSTER_EXTERNAL_SECRET)
+        return target_was_immutable
+                   ? MISSING_ROTATION_FIX(IG_CES_IMMUTABLE_PATH, IG_CES_REFRESH_POLICY_PATH,
+                                          IG_CES_ANNOTATIONS_PATH, THEN_DELETE)
+                   : MISSING_ROTATION_FIX(IG_CES_IMMUTABLE_PATH, IG_CES_REFRESH_POLICY_PATH,
+                                          IG_CES_ANNOTATIONS_PATH, "");
+    return target_was_immutable ? MISSING_ROTATION_FIX(IG_ES_IMMUTABLE_PATH,
+                                                       IG_ES_REFRESH_POLICY_PATH,
+                                                       IG_ES_ANNOTATIONS_PATH, THEN_DELETE)
+                                : MISSING_ROTATION_FIX(IG_ES_IMMUTABLE_PATH,
+                                                       IG_ES_REFRESH_POLICY_PATH,
+                                                       IG_ES_ANNOTATIONS_PATH, "");
+}
+
 char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name,
                                   const struct ig_policy_result *result)
 {
@@ -119,18 +150,9 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
     } else {
         char refresh[160];
         describe_refresh(result, refresh, sizeof refresh);
-        const char *then_delete = result->target_was_immutable
-                                      ? " and then delete the existing Secret, which is already "
-                                        "immutable, so that ESO creates it again"
-                                      : "";
-        static const char never_arrive[] =
-            ", and Kubernetes rejects every change to an immutable Secret, so rotated values "
-            "would never reach it. Fix it in one of three ways: add the annotation ";
         const char *pieces[] = {
-            ": ", paths->immutable, " is true but it still refreshes ", refresh, never_arrive,
-            IG_ROTATION_ANNOTATION, ": ", IG_ROTATION_RECREATE, " to ", paths->annotations,
-            " so that immutable-guard recreates the Secret on rotation, set ", paths->immutable,
-            ": false", then_delete, ", or set ", paths->refresh_policy, ": CreatedOnce.",
+            ": ", paths->immutable, " is true but it still refreshes ", refresh,
+            missing_rotation_fix(kind, result->target_was_immutable),
         };
         for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++)
             ig_text_append(&text, pieces[i]);

@@ -6,15 +6,15 @@
 #include "policy/duration.h"
 
 static const struct ig_policy_paths external_secret_paths = {
-    .immutable = "spec.target.immutable",
-    .refresh_policy = "spec.refreshPolicy",
-    .annotations = "metadata.annotations",
+    .immutable = IG_ES_IMMUTABLE_PATH,
+    .refresh_policy = IG_ES_REFRESH_POLICY_PATH,
+    .annotations = IG_ES_ANNOTATIONS_PATH,
 };
 
 static const struct ig_policy_paths cluster_external_secret_paths = {
-    .immutable = "spec.externalSecretSpec.target.immutable",
-    .refresh_policy = "spec.externalSecretSpec.refreshPolicy",
-    .annotations = "spec.externalSecretMetadata.annotations",
+    .immutable = IG_CES_IMMUTABLE_PATH,
+    .refresh_policy = IG_CES_REFRESH_POLICY_PATH,
+    .annotations = IG_CES_ANNOTATIONS_PATH,
 };
 
 static bool is_checked_version(const char *version)

@@ -1017,3 +1017,46 @@ Test(json_print, depth_one_million)
         root = inner;
     }
 }
+
+/* A tree built in caller nodes prints as the same tree built by cJSON, and a
+ * full storage refuses further nodes. */
+Test(json_print, nodes_tree_prints_like_cjson_tree)
+{
+    cJSON storage[9];
+    struct ig_json_nodes nodes;
+    ig_json_nodes_init(&nodes, storage, 9);
+    cJSON *root = ig_json_nodes_add(&nodes, NULL, NULL, cJSON_Object, NULL);
+    ig_json_nodes_add(&nodes, root, "text", cJSON_String, "a \"quoted\"\n value");
+    cJSON *inner = ig_json_nodes_add(&nodes, root, "inner", cJSON_Object, NULL);
+    ig_json_nodes_add(&nodes, inner, "code", cJSON_Raw, "403");
+    ig_json_nodes_add(&nodes, inner, "none", cJSON_NULL, NULL);
+    cJSON *list = ig_json_nodes_add(&nodes, root, "list", cJSON_Array, NULL);
+    ig_json_nodes_add(&nodes, list, NULL, cJSON_True, NULL);
+    ig_json_nodes_add(&nodes, list, NULL, cJSON_String, "second");
+    ig_json_nodes_add(&nodes, root, "empty", cJSON_Object, NULL);
+    cr_assert_null(ig_json_nodes_add(&nodes, root, "tenth", cJSON_False, NULL));
+
+    cJSON *expected = cJSON_CreateObject();
+    cr_assert_not_null(expected);
+    cJSON_AddStringToObject(expected, "text", "a \"quoted\"\n value");
+    cJSON *expected_inner = cJSON_AddObjectToObject(expected, "inner");
+    cJSON_AddRawToObject(expected_inner, "code", "403");
+    cJSON_AddNullToObject(expected_inner, "none");
+    cJSON *expected_list = cJSON_AddArrayToObject(expected, "list");
+    cJSON_AddItemToArray(expected_list, cJSON_CreateTrue());
+    cJSON_AddItemToArray(expected_list, cJSON_CreateString("second"));
+    cJSON_AddObjectToObject(expected, "empty");
+    char *want = cJSON_PrintUnformatted(expected);
+    cr_assert_not_null(want);
+
+    char got[256];
+    size_t length = ig_json_print_into(root, got, sizeof got);
+    cr_assert_eq(length, strlen(want));
+    cr_assert_str_eq(got, want);
+    /* The last child is where cJSON keeps it, so cJSON's readers work too. */
+    cr_assert_eq(root->child->prev, &storage[8]);
+    cr_assert_eq(cJSON_GetArraySize(list), 2);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(inner, "code")->valuestring, "403");
+    cJSON_free(want);
+    cJSON_Delete(expected);
+}

@@ -182,3 +182,78 @@ Test(log, invalid_byte_found_at_every_position)
         }
     }
 }
+
+/* Lines with more fields than the stack tree holds take the general path and
+ * keep every field, in order. */
+Test(log, fields_beyond_the_stack_tree_kept_in_order)
+{
+    static const char *const keys[] = {"f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07",
+                                       "f08", "f09", "f10", "f11", "f12", "f13", "f14", "f15",
+                                       "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23",
+                                       "f24", "f25", "f26", "f27", "f28", "f29"};
+    struct ig_log_field fields[30];
+    for (size_t i = 0; i < 30; i++)
+        fields[i] = IG_F_INT(keys[i], (long long)i * 7);
+    ig_log_fields(IG_LOG_INFO, "many fields", fields, 30);
+    fflush(capture);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    cr_assert_eq(cJSON_GetArraySize(line), 33);
+    const cJSON *member = cJSON_GetObjectItem(line, "f00");
+    for (size_t i = 0; i < 30; i++, member = member->next) {
+        cr_assert_not_null(member);
+        cr_assert_str_eq(member->string, keys[i]);
+        cr_assert_eq(member->valueint, (int)i * 7);
+    }
+    cJSON_Delete(line);
+}
+
+/* A line longer than one value's limit, made of values under it, is checked
+ * value by value and printed whole. */
+Test(log, long_line_of_short_values_printed_whole)
+{
+    char value[601];
+    memset(value, 'w', 600);
+    value[600] = '\0';
+    ig_info("admission decision", IG_F_STR("uid", value), IG_F_STR("name", value),
+            IG_F_STR("user", value));
+    fflush(capture);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "uid")->valuestring, value);
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "name")->valuestring, value);
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "user")->valuestring, value);
+    cJSON_Delete(line);
+}
+
+/* Valid UTF-8 is logged as it is, also where it ends a short line. */
+Test(log, valid_utf8_kept)
+{
+    ig_info("admission decision", IG_F_STR("name", "caf\xc3\xa9-\xe2\x82\xac"));
+    fflush(capture);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    cr_assert_str_eq(cJSON_GetObjectItem(line, "name")->valuestring, "caf\xc3\xa9-\xe2\x82\xac");
+    cJSON_Delete(line);
+}
+
+/* A long value of plain ASCII is cut too, in a line that would fit the
+ * printer's buffer whole. */
+Test(log, long_ascii_value_cut)
+{
+    char value[2001];
+    memset(value, 'a', 2000);
+    value[2000] = '\0';
+    ig_info("admission decision", IG_F_STR("uid", value));
+    fflush(capture);
+
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
+    cr_assert_eq(strlen(uid), 1024 + 3, "uid logged with %zu bytes", strlen(uid));
+    cr_assert_str_eq(uid + 1024, "...");
+    cJSON_Delete(line);
+}
