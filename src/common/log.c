@@ -146,7 +146,10 @@ static void *writer_main(void *unused)
         size_t length = async_log.used;
         FILE *out = log_stream ? log_stream : stdout;
         if (batch) {
-            memcpy(batch, async_log.pending, length);
+            /* Swap the buffers, so that appenders wait for no copy. */
+            char *full = async_log.pending;
+            async_log.pending = batch;
+            batch = full;
             async_log.used = 0;
             pthread_cond_broadcast(&async_log.has_room);
             pthread_mutex_unlock(&log_lock);

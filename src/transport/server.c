@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,15 +77,8 @@ struct ig_server {
     struct ig_gauge *body_bytes_reserved;
 };
 
-/* State of one TCP connection, kept in MHD's socket context. */
-struct connection {
-    struct ig_tls_hold *tls_hold;
-    struct ig_deadline_entry deadline;
-    bool has_deadline;    /* the deadline entry is in server->deadlines */
-    bool socket_uncorked; /* TCP_CORK was reset after libmicrohttpd set it */
-};
-
-/* State of one HTTP request, kept in MHD's per-request pointer. */
+/* State of one HTTP request, kept in its connection's state and pointed to
+ * by MHD's per-request pointer. A connection runs one request at a time. */
 struct request {
     enum ig_webhook webhook;
     char *body;
@@ -97,8 +91,17 @@ struct request {
     size_t drained;
     bool corked;           /* the reply is held in GnuTLS until the request completes */
     unsigned pending_code; /* error to reply once the request is read, or 0 */
-    char pending_message[512];
     struct timespec started; /* when the headers were complete */
+    char pending_message[512]; /* last: a new request clears only the fields before it */
+};
+
+/* State of one TCP connection, kept in MHD's socket context. */
+struct connection {
+    struct ig_tls_hold *tls_hold;
+    struct ig_deadline_entry deadline;
+    bool has_deadline;    /* the deadline entry is in server->deadlines */
+    bool socket_uncorked; /* TCP_CORK was reset after libmicrohttpd set it */
+    struct request request; /* the request being read or replied to */
 };
 
 static void client_address(struct MHD_Connection *connection, char *out, size_t size)
@@ -680,15 +683,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     (void)version;
 
     if (!request) {
-        request = calloc(1, sizeof *request);
-        if (!request) {
-            ig_error("out of memory starting a request; the connection was closed");
+        /* Only a connection whose state could not be allocated has none, and
+         * start_connection() has shut it down already. */
+        struct connection *state = connection_state(connection);
+        if (!state)
             return MHD_NO;
-        }
+        request = &state->request;
+        memset(request, 0, offsetof(struct request, pending_message));
+        request->pending_message[0] = '\0';
         *con_cls = request;
         /* The headers are complete; the body has its own time limit. */
-        struct connection *state = connection_state(connection);
-        if (state && state->has_deadline)
+        if (state->has_deadline)
             ig_deadlines_disarm(server->deadlines, &state->deadline);
         clock_gettime(CLOCK_MONOTONIC, &request->started);
         atomic_fetch_add(&server->in_flight, 1);
@@ -720,7 +725,6 @@ static void on_request_completed(void *cls, struct MHD_Connection *connection, v
      * when the client aborts or the connection is closed on an error, so the
      * reservation is returned on every path. */
     release_body(server, request);
-    free(request);
     *con_cls = NULL;
     ig_gauge_add(server->requests_in_flight, -1);
     atomic_fetch_sub(&server->in_flight, 1);
