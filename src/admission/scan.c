@@ -586,8 +586,9 @@ static const struct field_spec *find_child(const struct field_spec *children, co
                                            size_t length)
 {
     for (const struct field_spec *child = children; child && child->name; child++) {
-        /* The first byte first: most names differ there, and memcmp is a call. */
-        if (child->name_length == length && child->name[0] == name[0] &&
+        /* The first byte first: most names differ there, and memcmp is a call.
+         * No listed name is empty, so an empty key is never read. */
+        if (child->name_length == length && length > 0 && child->name[0] == name[0] &&
             memcmp(child->name, name, length) == 0)
             return child;
     }
