@@ -106,6 +106,18 @@ Test(log, async_lines_keep_order_and_arrive)
     cr_assert_eq(expected, 5000);
 }
 
+/* Parse the captured line and check that its uid was cut to 1024 bytes and
+ * "...". The caller deletes the line. */
+static cJSON *parse_line_with_cut_uid(void)
+{
+    cJSON *line = cJSON_Parse(captured);
+    cr_assert_not_null(line);
+    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
+    cr_assert_eq(strlen(uid), 1024 + 3, "uid logged with %zu bytes", strlen(uid));
+    cr_assert_str_eq(uid + 1024, "...");
+    return line;
+}
+
 Test(log, client_strings_are_capped_and_valid_utf8)
 {
     char *long_value = malloc(5000);
@@ -116,11 +128,7 @@ Test(log, client_strings_are_capped_and_valid_utf8)
     free(long_value);
     fflush(capture);
 
-    cJSON *line = cJSON_Parse(captured);
-    cr_assert_not_null(line);
-    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
-    cr_assert_eq(strlen(uid), 1024 + 3, "uid logged with %zu bytes", strlen(uid));
-    cr_assert_str_eq(uid + 1024, "...");
+    cJSON *line = parse_line_with_cut_uid();
     cr_assert_str_eq(cJSON_GetObjectItem(line, "name")->valuestring, "x??");
     cJSON_Delete(line);
 }
@@ -183,7 +191,7 @@ Test(log, invalid_byte_found_at_every_position)
     }
 }
 
-/* Lines with more fields than the stack tree holds take the general path and
+/* Lines with more fields than the stack tree has room for take the general path and
  * keep every field, in order. */
 Test(log, fields_beyond_the_stack_tree_kept_in_order)
 {
@@ -250,10 +258,5 @@ Test(log, long_ascii_value_cut)
     ig_info("admission decision", IG_F_STR("uid", value));
     fflush(capture);
 
-    cJSON *line = cJSON_Parse(captured);
-    cr_assert_not_null(line);
-    const char *uid = cJSON_GetObjectItem(line, "uid")->valuestring;
-    cr_assert_eq(strlen(uid), 1024 + 3, "uid logged with %zu bytes", strlen(uid));
-    cr_assert_str_eq(uid + 1024, "...");
-    cJSON_Delete(line);
+    cJSON_Delete(parse_line_with_cut_uid());
 }
