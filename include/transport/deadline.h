@@ -1,12 +1,14 @@
-/* Deadlines for the start of each webhook request: the TLS handshake and the
- * request headers together must arrive within --connection-timeout.
+/* Deadlines for each webhook request: the TLS handshake and the request
+ * headers together must arrive within --connection-timeout, and then the
+ * request body within --connection-timeout of the headers.
  *
  * libmicrohttpd 0.9.75 only has an idle timeout, which restarts with every
- * byte received, so a client sending its headers one byte per second would
- * keep its connection forever. Each connection gets an entry here, armed at
- * accept and again when a request completes (the next request may follow on
- * the same connection), and disarmed once the headers of a request are
- * complete. A sweeper thread checks the entries once a second and calls
+ * byte received, so a client sending its headers or its body one byte per
+ * second would keep its connection forever. Each connection gets an entry
+ * here, armed at accept and again when a request completes, because the next
+ * request may follow on the same connection. Once a request's headers are
+ * complete it is armed for the body, and once the body is complete it is
+ * disarmed. A sweeper thread checks the entries once a second and calls
  * shutdown(SHUT_RDWR) on the socket of each connection past its deadline:
  * libmicrohttpd then reads the end of the stream and closes the connection
  * itself. */
@@ -16,6 +18,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+
+struct ig_counter;
+
+/* The part of a request that an armed entry waits for. */
+enum ig_deadline_phase {
+    IG_DEADLINE_AFTER_ACCEPT, /* the handshake and the first request's headers */
+    IG_DEADLINE_AFTER_REPLY,  /* the next request's headers on a kept-alive connection */
+    IG_DEADLINE_BODY,         /* the rest of the body of a request whose headers arrived */
+};
 
 /* One connection's entry, embedded in the caller's per-connection state.
  * Its fields belong to deadline.c. The list links change only under the
@@ -27,16 +38,18 @@ struct ig_deadline_entry {
     int fd;
     _Atomic long long deadline_ms;      /* CLOCK_MONOTONIC milliseconds; 0: disarmed */
     _Atomic long long armed_ms;         /* when it was armed, for the log line */
-    atomic_bool after_reply;            /* armed by a completed request, not by accept */
+    _Atomic int phase;                  /* enum ig_deadline_phase */
     struct sockaddr_storage peer;
 };
 
 struct ig_deadlines;
 
 /* Start the sweeper thread. timeout_s is the time allowed from accept, or
- * from the end of the previous request, to complete request headers.
- * Returns NULL after logging the error. */
-struct ig_deadlines *ig_deadlines_start(unsigned timeout_s);
+ * from the end of the previous request, to complete request headers, and
+ * from the headers to complete the body. Connections cut in the body are
+ * counted in slow_bodies (NULL: not counted). Returns NULL after logging the
+ * error. */
+struct ig_deadlines *ig_deadlines_start(unsigned timeout_s, struct ig_counter *slow_bodies);
 
 /* Stop the sweeper and free the table. Every entry must have been removed
  * first. NULL is allowed. */
@@ -52,7 +65,11 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
 void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry,
                                   unsigned extra_s);
 
-/* Disarm the entry because the request headers are complete. */
+/* Arm the entry for the body because the request headers are complete, with
+ * a deadline of now + timeout_s. */
+void ig_deadlines_arm_body(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
+
+/* Disarm the entry because the request body is complete. */
 void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
 
 /* Remove the entry. The caller must do this before the socket is closed, so

@@ -77,7 +77,8 @@ static const struct option_spec specs[OPT_COUNT] = {
     [OPT_CONNECTION_TIMEOUT] = {"connection-timeout", "IG_CONNECTION_TIMEOUT", "120",
                                 "seconds a connection may stay idle before it is closed, the "
                                 "longest the TLS handshake and request headers may take, and "
-                                "the longest a request body may take to arrive; keep it above "
+                                "the longest a request body may take after its headers; keep "
+                                "it above "
                                 "the client's keep-alive idle time (90 s in kube-apiserver, "
                                 "from Go's http.DefaultTransport)"},
     [OPT_CONNECTION_LIMIT] = {"connection-limit", "IG_CONNECTION_LIMIT", "512",

@@ -23,7 +23,8 @@ struct ig_deadlines {
     bool sweeper_waits_untimed; /* the table was empty at the last check */
     struct ig_deadline_entry *head;
     pthread_t thread;
-    struct ig_counter *expired;
+    struct ig_counter *expired;     /* cut before the headers were complete */
+    struct ig_counter *slow_bodies; /* cut in the body; may be NULL */
     struct ig_log_limit log_limit;
 };
 
@@ -33,7 +34,7 @@ struct expired_connection {
     char remote[INET6_ADDRSTRLEN];
     unsigned port;
     long long waited_ms;
-    bool after_reply;
+    enum ig_deadline_phase phase;
 };
 
 /* The coarse clock costs a quarter of CLOCK_MONOTONIC and lags it by at most
@@ -78,12 +79,13 @@ static size_t sweep_locked(struct ig_deadlines *deadlines, long long now_ms,
         /* The entry is removed before its socket is closed (see
          * ig_deadlines_remove), so entry->fd is still this connection's. */
         shutdown(entry->fd, SHUT_RDWR);
-        ig_counter_add(deadlines->expired, 1);
+        enum ig_deadline_phase phase = (enum ig_deadline_phase)atomic_load(&entry->phase);
+        ig_counter_add(phase == IG_DEADLINE_BODY ? deadlines->slow_bodies : deadlines->expired, 1);
         if (logged_count < LOGGED_PER_SWEEP && ig_log_limit_take(&deadlines->log_limit)) {
             struct expired_connection *line = &logged[logged_count++];
             describe_peer(&entry->peer, line);
             line->waited_ms = now_ms - atomic_load(&entry->armed_ms);
-            line->after_reply = atomic_load(&entry->after_reply);
+            line->phase = phase;
         }
     }
     return logged_count;
@@ -91,12 +93,18 @@ static size_t sweep_locked(struct ig_deadlines *deadlines, long long now_ms,
 
 static void log_expired(struct ig_deadlines *deadlines, const struct expired_connection *line)
 {
-    ig_warn("request headers not complete within the connection timeout; the connection was "
-            "shut down (raise --connection-timeout if this client is slow but legitimate)",
+    bool body = line->phase == IG_DEADLINE_BODY;
+    const char *since = body ? "headers"
+                        : line->phase == IG_DEADLINE_AFTER_REPLY ? "previous_reply"
+                                                                 : "accept";
+    ig_warn(body ? "request body not complete within the connection timeout; the connection was "
+                   "shut down (raise --connection-timeout if this client is slow but legitimate)"
+                 : "request headers not complete within the connection timeout; the connection "
+                   "was shut down (raise --connection-timeout if this client is slow but "
+                   "legitimate)",
             IG_F_STR("remote", line->remote), IG_F_INT("remote_port", line->port),
             IG_F_DOUBLE("waited_s", (double)line->waited_ms / 1000.0),
-            IG_F_INT("connection_timeout_s", deadlines->timeout_s),
-            IG_F_STR("since", line->after_reply ? "previous_reply" : "accept"),
+            IG_F_INT("connection_timeout_s", deadlines->timeout_s), IG_F_STR("since", since),
             IG_F_INT("dropped_before", ig_log_limit_dropped(&deadlines->log_limit)));
 }
 
@@ -136,7 +144,7 @@ static void *sweep_loop(void *arg)
     return NULL;
 }
 
-struct ig_deadlines *ig_deadlines_start(unsigned timeout_s)
+struct ig_deadlines *ig_deadlines_start(unsigned timeout_s, struct ig_counter *slow_bodies)
 {
     struct ig_deadlines *deadlines = calloc(1, sizeof *deadlines);
     if (!deadlines) {
@@ -144,6 +152,7 @@ struct ig_deadlines *ig_deadlines_start(unsigned timeout_s)
         return NULL;
     }
     deadlines->timeout_s = timeout_s;
+    deadlines->slow_bodies = slow_bodies;
     deadlines->log_limit = (struct ig_log_limit)IG_LOG_LIMIT_INIT(LOGGED_PER_SWEEP);
     deadlines->expired = ig_metrics_counter(
         "immutable_guard_slow_requests_total",
@@ -200,7 +209,7 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
     entry->fd = fd;
     if (peer && peer_length > 0 && peer_length <= sizeof entry->peer)
         memcpy(&entry->peer, peer, peer_length);
-    atomic_init(&entry->after_reply, false);
+    atomic_init(&entry->phase, IG_DEADLINE_AFTER_ACCEPT);
     atomic_init(&entry->armed_ms, now_ms);
     atomic_init(&entry->deadline_ms, now_ms + (long long)deadlines->timeout_s * 1000);
 
@@ -214,13 +223,25 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
     pthread_mutex_unlock(&deadlines->lock);
 }
 
+/* Arm entry for phase with a deadline seconds from now. The deadline is
+ * stored last: the sweeper reads the phase only of an entry past it. */
+static void arm(struct ig_deadline_entry *entry, enum ig_deadline_phase phase, long long seconds)
+{
+    long long now_ms = monotonic_ms();
+    atomic_store(&entry->phase, (int)phase);
+    atomic_store(&entry->armed_ms, now_ms);
+    atomic_store(&entry->deadline_ms, now_ms + seconds * 1000);
+}
+
 void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry,
                                   unsigned extra_s)
 {
-    long long now_ms = monotonic_ms();
-    atomic_store(&entry->after_reply, true);
-    atomic_store(&entry->armed_ms, now_ms);
-    atomic_store(&entry->deadline_ms, now_ms + ((long long)deadlines->timeout_s + extra_s) * 1000);
+    arm(entry, IG_DEADLINE_AFTER_REPLY, (long long)deadlines->timeout_s + extra_s);
+}
+
+void ig_deadlines_arm_body(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
+{
+    arm(entry, IG_DEADLINE_BODY, deadlines->timeout_s);
 }
 
 void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)

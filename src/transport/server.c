@@ -485,11 +485,10 @@ static long long elapsed_ms(const struct timespec *since)
 }
 
 /* True (after logging) when the body has taken longer than the connection
- * timeout. MHD's idle timeout restarts with every byte received, so without
- * this a client sending one byte at a time would hold its connection and
- * request forever. A client that trickles its headers is shut down by the
- * deadline sweeper instead (transport/deadline.h), because the handler runs
- * only once the headers are complete. */
+ * timeout. MHD's idle timeout restarts with every byte received, so a client
+ * sending one byte at a time must be cut by time since the headers. The
+ * deadline sweeper (transport/deadline.h) does that once a second even when
+ * no byte arrives; this check cuts at the first byte past the limit. */
 static bool body_too_slow(struct ig_server *server, struct MHD_Connection *connection,
                           const struct request *request, const char *url, const char *method)
 {
@@ -704,9 +703,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         memset(request, 0, offsetof(struct request, pending_message));
         request->pending_message[0] = '\0';
         *con_cls = request;
-        /* The headers are complete; the body has its own time limit. */
+        /* The headers are complete; the body gets the same time from now. */
         if (state->has_deadline)
-            ig_deadlines_disarm(server->deadlines, &state->deadline);
+            ig_deadlines_arm_body(server->deadlines, &state->deadline);
         read_limit_clock(&request->started);
         atomic_fetch_add(&server->in_flight, 1);
         ig_gauge_add(server->requests_in_flight, 1);
@@ -715,6 +714,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     if (*upload_data_size > 0)
         return collect_body(server, connection, request, url, method, upload_data,
                             upload_data_size);
+    /* The body is complete: no deadline until the reply re-arms it. */
+    struct connection *state = connection_state(connection);
+    if (state && state->has_deadline)
+        ig_deadlines_disarm(server->deadlines, &state->deadline);
     return finish_request(server, connection, request);
 }
 
@@ -947,7 +950,7 @@ struct ig_server *ig_server_start(const struct ig_server_config *config)
     if (!server->probe)
         goto fail;
 
-    server->deadlines = ig_deadlines_start(config->connection_timeout_s);
+    server->deadlines = ig_deadlines_start(config->connection_timeout_s, server->slow_bodies);
     if (!server->deadlines)
         goto fail;
 

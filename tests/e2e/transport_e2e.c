@@ -2296,6 +2296,48 @@ Test(transport, header_trickle_cut)
     stop_server_cleanly(&server);
 }
 
+/* A body byte every 2.5 s never lets libmicrohttpd's 3 s idle timeout fire,
+ * and the body check at each byte would only see the limit passed at the
+ * second byte, 5 s in. The body deadline cuts it at 3 s, checked once a
+ * second. */
+Test(transport, body_trickle_cut_at_timeout)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *const extra[] = {"--connection-timeout", "3", NULL};
+    struct server server;
+    start_server(&server, "body-trickle", extra);
+    char head[512];
+    review_request_head(head, sizeof head);
+
+    struct tls_client client;
+    tls_client_open(&server, &client);
+    cr_assert(tls_client_send(&client, head, strlen(head)));
+    cr_assert(tls_client_send(&client, review_v1, 10));
+    double started = now_s();
+    size_t offset = 10;
+    while (now_s() - started < 12 && !tls_client_wait_closed(&client, 2500)) {
+        if (!tls_client_send(&client, review_v1 + offset, 1))
+            break;
+        offset++;
+    }
+    double took = now_s() - started;
+    tls_client_close(&client);
+
+    cr_assert(client.closed, "a body trickling one byte every 2.5 s was still open after %.1f s",
+              took);
+    cr_assert_geq(took, 2.9, "the body was cut after %.1f s, before the 3 s timeout", took);
+    cr_assert_leq(took, 4.6, "the body was cut only after %.1f s with a 3 s timeout", took);
+    cr_assert_eq(metric_value(&server, "immutable_guard_slow_bodies_total"), 1);
+    const char *logged = "request body not complete within the connection timeout";
+    double log_deadline = now_s() + 3;
+    while (!log_contains(&server, logged) && now_s() < log_deadline)
+        sleep_ms(50);
+    char *log = server_log(&server);
+    cr_assert(strstr(log, logged), "the cut is not logged; the log:\n%s", log);
+    free(log);
+    stop_server_cleanly(&server);
+}
+
 /* A TLS handshake whose ClientHello arrives one byte per second ends within
  * the timeout too. Both the header deadline (from accept) and
  * libmicrohttpd's own handshake timeout fire at about 3 s, so the test does

@@ -31,7 +31,7 @@ static bool peer_still_open(int peer)
 
 Test(deadline, sweeper_shuts_down_expired)
 {
-    struct ig_deadlines *deadlines = ig_deadlines_start(1);
+    struct ig_deadlines *deadlines = ig_deadlines_start(1, NULL);
     cr_assert_not_null(deadlines);
     int expired[2];
     int disarmed[2];
@@ -74,10 +74,43 @@ Test(deadline, sweeper_shuts_down_expired)
 
 Test(deadline, stop_without_entries)
 {
-    struct ig_deadlines *deadlines = ig_deadlines_start(1);
+    struct ig_deadlines *deadlines = ig_deadlines_start(1, NULL);
     cr_assert_not_null(deadlines);
     double started = monotonic_s();
     ig_deadlines_stop(deadlines);
     cr_assert_lt(monotonic_s() - started, 0.5, "stopping an idle sweeper waited for a timeout");
     ig_deadlines_stop(NULL);
+}
+
+Test(deadline, body_deadline_counted_as_slow_body)
+{
+    struct ig_counter *slow_bodies =
+        ig_metrics_counter("test_deadline_slow_bodies_total", "Test counter.", "");
+    struct ig_counter *slow_requests =
+        ig_metrics_counter("immutable_guard_slow_requests_total", "", "");
+    uint64_t requests_before = ig_counter_value(slow_requests);
+    struct ig_deadlines *deadlines = ig_deadlines_start(1, slow_bodies);
+    cr_assert_not_null(deadlines);
+    int body[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, body), 0);
+
+    struct ig_deadline_entry entry;
+    ig_deadlines_add(deadlines, &entry, body[0], NULL, 0);
+    /* Headers after 0.6 s: the body then gets a full second of its own. */
+    usleep(600 * 1000);
+    double headers_done = monotonic_s();
+    ig_deadlines_arm_body(deadlines, &entry);
+    while (!peer_at_end(body[1]) && monotonic_s() - headers_done < 4)
+        usleep(20 * 1000);
+    double took = monotonic_s() - headers_done;
+
+    cr_assert_lt(took, 4, "the slow body was not cut within 4 s of a 1 s deadline");
+    cr_assert_geq(took, 0.9, "the body was cut %.2f s after the headers, before its 1 s", took);
+    cr_assert_eq(ig_counter_value(slow_bodies), 1);
+    cr_assert_eq(ig_counter_value(slow_requests), requests_before);
+
+    ig_deadlines_remove(deadlines, &entry);
+    ig_deadlines_stop(deadlines);
+    close(body[0]);
+    close(body[1]);
 }
