@@ -108,12 +108,14 @@ static bool decode_request(const cJSON *root, struct review_request *request, ch
         snprintf(error, error_size, "AdmissionReview request.uid is missing or not a string");
         return false;
     }
-    /* The reply echoes the uid, and JSON text must be valid UTF-8. */
-    if (!ig_text_is_clean(request->uid)) {
+    /* The reply echoes the uid, and JSON text must be valid UTF-8. The
+     * scanner decodes \u0000 and unpaired surrogates as U+FFFD, so a uid with
+     * U+FFFD could not be echoed as it was sent. */
+    if (!ig_text_is_clean(request->uid) || strstr(request->uid, "\xEF\xBF\xBD")) {
         request->uid = NULL;
         snprintf(error, error_size,
-                 "AdmissionReview request.uid contains invalid UTF-8 or control characters; "
-                 "kube-apiserver sends a UUID");
+                 "AdmissionReview request.uid contains invalid UTF-8, control characters, "
+                 "\\u0000, an unpaired surrogate or U+FFFD; kube-apiserver sends a UUID");
         return false;
     }
     request->operation = ig_json_string(body, "operation");

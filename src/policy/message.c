@@ -74,18 +74,29 @@ static void describe_refresh(const struct ig_policy_result *result, char *out, s
     snprintf(out, size, "never");
 }
 
-static void quote_value(const char *value, char *out, size_t size)
+/* Bytes of a client's value quoted in a denial message, and in a warning.
+ * The text around a value in a warning takes up to 74 bytes (the
+ * refreshInterval warning), so a value cut at 32 bytes, quoted and with
+ * "...", fits IG_WARNING_MAX with the warning's ending. */
+#define MESSAGE_VALUE_MAX 64
+#define WARNING_VALUE_MAX 32
+
+/* Write value quoted. A value longer than max bytes (MESSAGE_VALUE_MAX at the
+ * most) is cut on a character boundary and "..." follows it. */
+static void quote_value(const char *value, size_t max, char *out, size_t size)
 {
-    char clean[72];
-    size_t length = ig_text_sanitize(value, clean, 65);
+    char clean[MESSAGE_VALUE_MAX + 1];
+    size_t length = ig_text_sanitize(value, clean, max + 1);
     snprintf(out, size, "\"%s%s\"", clean, length < strlen(value) ? "..." : "");
 }
 
-/* The rotation annotation's value for messages: quoted, or "(not a string)". */
-static void quote_rotation(const struct ig_policy_result *result, char *out, size_t size)
+/* The rotation annotation's value, quoted as quote_value does, or
+ * "(not a string)". */
+static void quote_rotation(const struct ig_policy_result *result, size_t max, char *out,
+                           size_t size)
 {
     if (result->rotation)
-        quote_value(result->rotation, out, size);
+        quote_value(result->rotation, max, out, size);
     else
         snprintf(out, size, "(not a string)");
 }
@@ -136,7 +147,7 @@ char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name
     ig_text_append(&text, display_name);
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
-        quote_rotation(result, value, sizeof value);
+        quote_rotation(result, MESSAGE_VALUE_MAX, value, sizeof value);
         static const char valid_values[] =
             ". Valid values: " IG_ROTATION_RECREATE
             " (immutable-guard recreates the immutable Secret when the backend value changes). "
@@ -192,7 +203,7 @@ void ig_policy_violation_warnings(enum ig_es_kind kind, const char *display_name
     if (result->violation == IG_VIOLATION_INVALID_ROTATION) {
         char value[96];
         char suffix[200];
-        quote_rotation(result, value, sizeof value);
+        quote_rotation(result, WARNING_VALUE_MAX, value, sizeof value);
         snprintf(suffix, sizeof suffix, ": invalid %s value %s", IG_ROTATION_ANNOTATION, value);
         add_object_warning(warnings, kind_name, display_name, suffix);
         ig_warnings_add(warnings, "valid " IG_ROTATION_ANNOTATION " values: " IG_ROTATION_RECREATE);
@@ -219,7 +230,7 @@ void ig_policy_interval_warning(const struct ig_policy_result *result, struct ig
     if (result->refresh != IG_REFRESH_UNPARSABLE)
         return;
     if (result->interval_text)
-        quote_value(result->interval_text, value, sizeof value);
+        quote_value(result->interval_text, WARNING_VALUE_MAX, value, sizeof value);
     else if (result->interval_is_number)
         snprintf(value, sizeof value, "%g", result->interval_number);
     else

@@ -1084,18 +1084,29 @@ Test(admission, status_body_is_valid_utf8)
     free(body);
 }
 
-Test(admission, uid_with_invalid_utf8_is_400)
+/* A uid the reply could not echo as sent gets 400: invalid UTF-8, control
+ * characters, and what the scanner decodes as U+FFFD (\u0000 and unpaired
+ * surrogates), or U+FFFD itself. */
+Test(admission, uid_that_cannot_be_echoed_is_400)
 {
-    static const char review[] =
-        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
-        "{\"uid\":\"abc\xff\",\"kind\":{\"group\":\"external-secrets.io\",\"version\":\"v1\","
-        "\"kind\":\"ExternalSecret\"},\"operation\":\"CREATE\",\"object\":{}}}";
-    struct ig_admission_config config = {.mode = IG_MODE_ENFORCE};
-    struct ig_admission_outcome outcome;
-    cr_assert(ig_admission_handle(IG_WEBHOOK_VALIDATE, review, sizeof review - 1, &config,
-                                  &outcome));
-    cr_assert_eq(outcome.http_status, 400);
-    cr_assert_not_null(strstr(outcome.body, "request.uid contains invalid UTF-8"));
-    cr_assert(ig_text_is_clean(outcome.body));
-    ig_admission_outcome_free(&outcome);
+    static const char *const uids[] = {
+        "abc\xff", "a\\u0001b", "a\\u0000b", "a\\ud800b", "a\\udc00", "a\xEF\xBF\xBD",
+    };
+    for (size_t i = 0; i < sizeof uids / sizeof uids[0]; i++) {
+        char review[512];
+        snprintf(review, sizeof review,
+                 "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":"
+                 "{\"uid\":\"%s\",\"kind\":{\"group\":\"external-secrets.io\",\"version\":\"v1\","
+                 "\"kind\":\"ExternalSecret\"},\"operation\":\"CREATE\",\"object\":{}}}",
+                 uids[i]);
+        struct ig_admission_config config = {.mode = IG_MODE_ENFORCE};
+        struct ig_admission_outcome outcome;
+        cr_assert(ig_admission_handle(IG_WEBHOOK_VALIDATE, review, strlen(review), &config,
+                                      &outcome));
+        cr_assert_eq(outcome.http_status, 400, "uid %zu: HTTP %d", i, outcome.http_status);
+        cr_assert_not_null(strstr(outcome.body, "request.uid contains invalid UTF-8"),
+                           "uid %zu: %s", i, outcome.body);
+        cr_assert(ig_text_is_clean(outcome.body));
+        ig_admission_outcome_free(&outcome);
+    }
 }
