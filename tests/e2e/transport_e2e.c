@@ -195,6 +195,18 @@ static bool log_contains(const struct server *server, const char *text)
     return found;
 }
 
+/* Assert that the server logs text within 3 s: the log writer thread may not
+ * have written the line yet. */
+static void assert_logged_soon(const struct server *server, const char *text)
+{
+    double deadline = now_s() + 3;
+    while (!log_contains(server, text) && now_s() < deadline)
+        sleep_ms(50);
+    char *log = server_log(server);
+    cr_assert(strstr(log, text), "\"%s\" is not logged; the log:\n%s", text, log);
+    free(log);
+}
+
 static bool reap(struct server *server, double timeout_s)
 {
     double deadline = now_s() + timeout_s;
@@ -2276,14 +2288,7 @@ Test(transport, header_trickle_cut)
     cr_assert_leq(took, 6.0, "the connection was cut only after %.1f s with a 3 s timeout", took);
     cr_assert_lt(offset, strlen(head), "all header bytes were sent");
     cr_assert_eq(metric_value(&server, "immutable_guard_slow_requests_total"), 1);
-    /* The log writer thread may not have written the line yet. */
-    const char *logged = "request headers not complete within the connection timeout";
-    double log_deadline = now_s() + 3;
-    while (!log_contains(&server, logged) && now_s() < log_deadline)
-        sleep_ms(50);
-    char *log = server_log(&server);
-    cr_assert(strstr(log, logged), "the cut is not logged; the log:\n%s", log);
-    free(log);
+    assert_logged_soon(&server, "request headers not complete within the connection timeout");
 
     /* A normal request is still served. */
     CURL *curl = curl_easy_init();
@@ -2328,13 +2333,7 @@ Test(transport, body_trickle_cut_at_timeout)
     cr_assert_geq(took, 2.9, "the body was cut after %.1f s, before the 3 s timeout", took);
     cr_assert_leq(took, 4.6, "the body was cut only after %.1f s with a 3 s timeout", took);
     cr_assert_eq(metric_value(&server, "immutable_guard_slow_bodies_total"), 1);
-    const char *logged = "request body not complete within the connection timeout";
-    double log_deadline = now_s() + 3;
-    while (!log_contains(&server, logged) && now_s() < log_deadline)
-        sleep_ms(50);
-    char *log = server_log(&server);
-    cr_assert(strstr(log, logged), "the cut is not logged; the log:\n%s", log);
-    free(log);
+    assert_logged_soon(&server, "request body not complete within the connection timeout");
     stop_server_cleanly(&server);
 }
 
