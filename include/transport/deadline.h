@@ -27,6 +27,7 @@ enum ig_deadline_phase {
     IG_DEADLINE_AFTER_REPLY,  /* the next request's headers on a kept-alive connection */
     IG_DEADLINE_BODY,         /* the rest of the body of a request whose headers arrived */
 };
+#define IG_DEADLINE_PHASE_BITS 2
 
 /* One connection's entry, embedded in the caller's per-connection state.
  * Its fields belong to deadline.c. The list links change only under the
@@ -36,9 +37,12 @@ struct ig_deadline_entry {
     struct ig_deadline_entry *previous;
     struct ig_deadline_entry *next;
     int fd;
-    _Atomic long long deadline_ms;      /* CLOCK_MONOTONIC milliseconds; 0: disarmed */
+    /* The deadline in CLOCK_MONOTONIC_COARSE milliseconds, shifted left by
+     * IG_DEADLINE_PHASE_BITS, with the phase in the low bits; 0: disarmed.
+     * Both are in one atomic, so a connection cut at its deadline is
+     * always counted for the phase it was cut in. */
+    _Atomic long long deadline;
     _Atomic long long armed_ms;         /* when it was armed, for the log line */
-    _Atomic int phase;                  /* enum ig_deadline_phase */
     struct sockaddr_storage peer;
 };
 
@@ -69,8 +73,10 @@ void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_dead
  * a deadline of now + timeout_s. */
 void ig_deadlines_arm_body(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
 
-/* Disarm the entry because the request body is complete. */
-void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
+/* Disarm the entry because the request body is complete, or because the
+ * caller cuts the connection itself. Returns false when the entry was not
+ * armed, for example because the sweeper has just cut the connection. */
+bool ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry);
 
 /* Remove the entry. The caller must do this before the socket is closed, so
  * that the sweeper never shuts down a socket that reuses the number. */

@@ -46,6 +46,12 @@ static long long monotonic_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* The value of ig_deadline_entry.deadline for a deadline and a phase. */
+static long long pack(long long deadline_ms, enum ig_deadline_phase phase)
+{
+    return deadline_ms << IG_DEADLINE_PHASE_BITS | (long long)phase;
+}
+
 static void describe_peer(const struct sockaddr_storage *peer, struct expired_connection *out)
 {
     memcpy(out->remote, "unknown", sizeof "unknown");
@@ -69,17 +75,18 @@ static size_t sweep_locked(struct ig_deadlines *deadlines, long long now_ms,
 {
     size_t logged_count = 0;
     for (struct ig_deadline_entry *entry = deadlines->head; entry; entry = entry->next) {
-        long long deadline_ms = atomic_load(&entry->deadline_ms);
-        if (deadline_ms == 0 || deadline_ms > now_ms)
+        long long deadline = atomic_load(&entry->deadline);
+        if (deadline == 0 || (deadline >> IG_DEADLINE_PHASE_BITS) > now_ms)
             continue;
         /* Disarm first: when the worker thread has just disarmed or armed
          * the entry again, its headers arrived in time and it is kept. */
-        if (!atomic_compare_exchange_strong(&entry->deadline_ms, &deadline_ms, 0))
+        if (!atomic_compare_exchange_strong(&entry->deadline, &deadline, 0))
             continue;
         /* The entry is removed before its socket is closed (see
          * ig_deadlines_remove), so entry->fd is still this connection's. */
         shutdown(entry->fd, SHUT_RDWR);
-        enum ig_deadline_phase phase = (enum ig_deadline_phase)atomic_load(&entry->phase);
+        enum ig_deadline_phase phase =
+            (enum ig_deadline_phase)(deadline & ((1 << IG_DEADLINE_PHASE_BITS) - 1));
         ig_counter_add(phase == IG_DEADLINE_BODY ? deadlines->slow_bodies : deadlines->expired, 1);
         if (logged_count < LOGGED_PER_SWEEP && ig_log_limit_take(&deadlines->log_limit)) {
             struct expired_connection *line = &logged[logged_count++];
@@ -209,9 +216,9 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
     entry->fd = fd;
     if (peer && peer_length > 0 && peer_length <= sizeof entry->peer)
         memcpy(&entry->peer, peer, peer_length);
-    atomic_init(&entry->phase, IG_DEADLINE_AFTER_ACCEPT);
     atomic_init(&entry->armed_ms, now_ms);
-    atomic_init(&entry->deadline_ms, now_ms + (long long)deadlines->timeout_s * 1000);
+    atomic_init(&entry->deadline, pack(now_ms + (long long)deadlines->timeout_s * 1000,
+                                       IG_DEADLINE_AFTER_ACCEPT));
 
     pthread_mutex_lock(&deadlines->lock);
     entry->next = deadlines->head;
@@ -223,14 +230,12 @@ void ig_deadlines_add(struct ig_deadlines *deadlines, struct ig_deadline_entry *
     pthread_mutex_unlock(&deadlines->lock);
 }
 
-/* Arm entry for phase with a deadline seconds from now. The deadline is
- * stored last: the sweeper reads the phase only of an entry past it. */
+/* Arm entry for phase with a deadline seconds from now. */
 static void arm(struct ig_deadline_entry *entry, enum ig_deadline_phase phase, long long seconds)
 {
     long long now_ms = monotonic_ms();
-    atomic_store(&entry->phase, (int)phase);
     atomic_store(&entry->armed_ms, now_ms);
-    atomic_store(&entry->deadline_ms, now_ms + seconds * 1000);
+    atomic_store(&entry->deadline, pack(now_ms + seconds * 1000, phase));
 }
 
 void ig_deadlines_arm_after_reply(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry,
@@ -244,10 +249,10 @@ void ig_deadlines_arm_body(struct ig_deadlines *deadlines, struct ig_deadline_en
     arm(entry, IG_DEADLINE_BODY, deadlines->timeout_s);
 }
 
-void ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
+bool ig_deadlines_disarm(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
 {
     (void)deadlines;
-    atomic_store(&entry->deadline_ms, 0);
+    return atomic_exchange(&entry->deadline, 0) != 0;
 }
 
 void ig_deadlines_remove(struct ig_deadlines *deadlines, struct ig_deadline_entry *entry)
@@ -260,6 +265,6 @@ void ig_deadlines_remove(struct ig_deadlines *deadlines, struct ig_deadline_entr
     if (entry->next)
         entry->next->previous = entry->previous;
     entry->previous = entry->next = NULL;
-    atomic_store(&entry->deadline_ms, 0);
+    atomic_store(&entry->deadline, 0);
     pthread_mutex_unlock(&deadlines->lock);
 }

@@ -489,12 +489,18 @@ static long long elapsed_ms(const struct timespec *since)
  * sending one byte at a time must be cut by time since the headers. The
  * deadline sweeper (transport/deadline.h) does that once a second even when
  * no byte arrives; this check cuts at the first byte past the limit. */
+static struct connection *connection_state(struct MHD_Connection *connection);
+
 static bool body_too_slow(struct ig_server *server, struct MHD_Connection *connection,
                           const struct request *request, const char *url, const char *method)
 {
     long long elapsed = elapsed_ms(&request->started);
     if (elapsed <= (long long)server->config.connection_timeout_s * 1000)
         return false;
+    /* When the sweeper has cut this body already, it has counted and logged it. */
+    struct connection *state = connection_state(connection);
+    if (state && state->has_deadline && !ig_deadlines_disarm(server->deadlines, &state->deadline))
+        return true;
     if (ig_log_limit_take(&rejection_log_limit)) {
         char remote[INET6_ADDRSTRLEN];
         client_address(connection, remote, sizeof remote);

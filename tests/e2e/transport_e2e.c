@@ -2069,7 +2069,8 @@ Test(transport, slow_body_cut)
     cr_assert_lt(trickle.offset, strlen(review_v1));
     reply_free(&reply);
     curl_easy_cleanup(curl);
-    cr_assert_eq(metric_value(&server, "immutable_guard_slow_bodies_total"), 1);
+    double slow_bodies = metric_value(&server, "immutable_guard_slow_bodies_total");
+    cr_assert_eq(slow_bodies, 1, "slow bodies counted: %g", slow_bodies);
 
     /* A normal request is still served. */
     curl = curl_easy_init();
