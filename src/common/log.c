@@ -252,20 +252,36 @@ static inline bool chunk_is_plain_ascii(__m128i chunk)
     bad = _mm_or_si128(bad, _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\')));
     return _mm_movemask_epi8(bad) == 0;
 }
+
+/* True when none of the 16 bytes of chunk is above 0x7F. */
+static inline bool chunk_is_ascii(__m128i chunk)
+{
+    return _mm_movemask_epi8(chunk) == 0;
+}
+
+/* True when accepts() is true for every 16-byte chunk of the length bytes at
+ * p, length >= 16. When length is not a multiple of 16, the last chunk
+ * overlaps the one before it. Inlined, so accepts() is inlined too. */
+static inline __attribute__((always_inline)) bool all_chunks(const unsigned char *p, size_t length,
+                                                             bool (*accepts)(__m128i))
+{
+    const unsigned char *last = p + length - 16;
+    for (; p < last; p += 16) {
+        if (!accepts(_mm_loadu_si128((const __m128i *)(const void *)p)))
+            return false;
+    }
+    return accepts(_mm_loadu_si128((const __m128i *)(const void *)last));
+}
 #endif
 
 /* True when the length bytes at p are all below 0x80. */
 static bool is_ascii(const unsigned char *p, size_t length)
 {
 #if defined(__SSE2__)
-    if (length >= 16) {
-        const unsigned char *last = p + length - 16;
-        for (; p < last; p += 16) {
-            if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)p)) != 0)
-                return false;
-        }
-        return _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)last)) == 0;
-    }
+    if (length >= 16)
+        return all_chunks(p, length, chunk_is_ascii);
+    if (length >= 4)
+        return chunk_is_ascii(ig_json_load_short(p, length));
 #endif
     for (const unsigned char *end = p + length; p < end; p++) {
         if (*p >= 0x80)
@@ -281,14 +297,8 @@ static bool is_ascii(const unsigned char *p, size_t length)
 static bool is_plain_ascii(const unsigned char *p, size_t length)
 {
 #if defined(__SSE2__)
-    if (length >= 16) {
-        const unsigned char *last = p + length - 16;
-        for (; p < last; p += 16) {
-            if (!chunk_is_plain_ascii(_mm_loadu_si128((const __m128i *)(const void *)p)))
-                return false;
-        }
-        return chunk_is_plain_ascii(_mm_loadu_si128((const __m128i *)(const void *)last));
-    }
+    if (length >= 16)
+        return all_chunks(p, length, chunk_is_plain_ascii);
     if (length >= 4)
         return chunk_is_plain_ascii(ig_json_load_short(p, length));
 #endif

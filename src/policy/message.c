@@ -90,7 +90,7 @@ static void quote_value(const char *value, size_t max, char *out, size_t size)
     snprintf(out, size, "\"%s%s\"", clean, length < strlen(value) ? "..." : "");
 }
 
-/* The rotation annotation's value, quoted as quote_value does, or
+/* Write the rotation annotation's value quoted as quote_value does, or
  * "(not a string)". */
 static void quote_rotation(const struct ig_policy_result *result, size_t max, char *out,
                            size_t size)
@@ -113,23 +113,24 @@ static void quote_rotation(const struct ig_policy_result *result, size_t max, ch
     " and then delete the existing Secret, which is already immutable, so that ESO creates it " \
     "again"
 
+#define ES_FIX(then_delete)                                                                    \
+    MISSING_ROTATION_FIX(IG_ES_IMMUTABLE_PATH, IG_ES_REFRESH_POLICY_PATH, IG_ES_ANNOTATIONS_PATH, \
+                         then_delete)
+#define CES_FIX(then_delete)                                                                   \
+    MISSING_ROTATION_FIX(IG_CES_IMMUTABLE_PATH, IG_CES_REFRESH_POLICY_PATH,                    \
+                         IG_CES_ANNOTATIONS_PATH, then_delete)
+
 /* Return that text for the kind, and for a target that is immutable already
  * or not. It is joined at compile time, because joining its 14 pieces for
  * every denial cost about as much as the rest of the message. */
 static const char *missing_rotation_fix(enum ig_es_kind kind, bool target_was_immutable)
 {
-    if (kind == IG_KIND_CLUSTER_EXTERNAL_SECRET)
-        return target_was_immutable
-                   ? MISSING_ROTATION_FIX(IG_CES_IMMUTABLE_PATH, IG_CES_REFRESH_POLICY_PATH,
-                                          IG_CES_ANNOTATIONS_PATH, THEN_DELETE)
-                   : MISSING_ROTATION_FIX(IG_CES_IMMUTABLE_PATH, IG_CES_REFRESH_POLICY_PATH,
-                                          IG_CES_ANNOTATIONS_PATH, "");
-    return target_was_immutable ? MISSING_ROTATION_FIX(IG_ES_IMMUTABLE_PATH,
-                                                       IG_ES_REFRESH_POLICY_PATH,
-                                                       IG_ES_ANNOTATIONS_PATH, THEN_DELETE)
-                                : MISSING_ROTATION_FIX(IG_ES_IMMUTABLE_PATH,
-                                                       IG_ES_REFRESH_POLICY_PATH,
-                                                       IG_ES_ANNOTATIONS_PATH, "");
+    /* Indexed by [is a ClusterExternalSecret][target was immutable]. */
+    static const char *const fixes[2][2] = {
+        {ES_FIX(""), ES_FIX(THEN_DELETE)},
+        {CES_FIX(""), CES_FIX(THEN_DELETE)},
+    };
+    return fixes[kind == IG_KIND_CLUSTER_EXTERNAL_SECRET][target_was_immutable];
 }
 
 char *ig_policy_violation_message(enum ig_es_kind kind, const char *display_name,

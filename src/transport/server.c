@@ -104,6 +104,15 @@ struct connection {
     struct request request; /* the request being read or replied to */
 };
 
+/* Return the connection's state, or NULL when start_connection() could not
+ * allocate it. */
+static struct connection *connection_state(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
 static void client_address(struct MHD_Connection *connection, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *info =
@@ -489,8 +498,6 @@ static long long elapsed_ms(const struct timespec *since)
  * sending one byte at a time must be cut by time since the headers. The
  * deadline sweeper (transport/deadline.h) does that once a second even when
  * no byte arrives; this check cuts at the first byte past the limit. */
-static struct connection *connection_state(struct MHD_Connection *connection);
-
 static bool body_too_slow(struct ig_server *server, struct MHD_Connection *connection,
                           const struct request *request, const char *url, const char *method)
 {
@@ -682,13 +689,6 @@ static enum MHD_Result finish_request(struct ig_server *server, struct MHD_Conne
     outcome.body = NULL;
     return queue_json_body(server, connection, (unsigned)outcome.http_status, reply,
                            outcome.body_length, MHD_RESPMEM_MUST_FREE);
-}
-
-static struct connection *connection_state(struct MHD_Connection *connection)
-{
-    const union MHD_ConnectionInfo *info =
-        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return info ? info->socket_context : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, const char *url,

@@ -164,9 +164,10 @@ Test(log, escaped_values_cut_by_printed_size)
     cJSON_Delete(line);
 }
 
-/* The check for values that can be logged as they are reads short values in
- * overlapping pieces and long ones in 16-byte chunks. An invalid UTF-8 byte
- * at any position of any length must still be replaced. */
+/* The checks for bytes that cannot be logged as they are read 16-byte chunks,
+ * the last one overlapping, and shorter texts in overlapping pieces. An
+ * invalid UTF-8 byte at any position of a value of any length must still be
+ * replaced. */
 Test(log, invalid_byte_found_at_every_position)
 {
     char value[48];
@@ -191,8 +192,8 @@ Test(log, invalid_byte_found_at_every_position)
     }
 }
 
-/* Lines with more fields than the stack tree has room for take the general path and
- * keep every field, in order. */
+/* Lines with more fields than the stack tree has room for take the general
+ * path and keep every field, in order. */
 Test(log, fields_beyond_the_stack_tree_kept_in_order)
 {
     static const char *const keys[] = {"f00", "f01", "f02", "f03", "f04", "f05", "f06", "f07",
